@@ -1,0 +1,26 @@
+# pvlink: plain GNU make.  `make` builds everything, `make check` runs every
+# test and ends with "N passed, N failed", `make bench` runs the benchmarks.
+# Quiet by default; `make V=1` shows the commands.  `make SAN=1` builds the
+# hosted code with ASan and UBSan into build-san/.
+
+.DEFAULT_GOAL := all
+.SUFFIXES:
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+include mk/config.mk
+
+all:
+check:
+bench:
+clean:
+	$(Q)rm -rf build build-san
+.PHONY: all check bench clean
+
+include core/core.mk
+include tools/tools.mk
+include tests/tests.mk
+include demo/demo.mk
+-include $(wildcard runtime/runtime.mk guest/guest.mk rom/rom.mk monitor/monitor.mk bench/bench.mk)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

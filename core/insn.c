@@ -1,0 +1,291 @@
+/*
+ * x86-64 instruction length decoding for template checking.
+ *
+ * An instruction is: legacy prefixes, an optional REX, an opcode (one byte,
+ * or 0F xx, 0F 38 xx, 0F 3A xx), then ModRM [SIB] [disp], then an
+ * immediate.  The tables give, per opcode, whether ModRM follows, which
+ * immediate, and how the instruction transfers control.
+ */
+#include "insn.h"
+
+#include "internal.h"
+
+enum {
+    M = 1 << 0,    /* ModRM follows */
+    I8 = 1 << 1,   /* imm8 */
+    IZ = 1 << 2,   /* imm16 with 66, else imm32 */
+    IV = 1 << 3,   /* imm64 with REX.W, imm16 with 66, else imm32 */
+    I16 = 1 << 4,  /* imm16 */
+    MO = 1 << 5,   /* moffs: 8 bytes, 4 with 67 */
+    R8 = 1 << 6,   /* rel8 branch */
+    R32 = 1 << 7,  /* rel32 branch */
+    RET = 1 << 8,  /* return */
+    ESC = 1 << 9,  /* system or far transfer */
+    BAD = 1 << 10, /* invalid in 64-bit mode, or not handled */
+    GRP = 1 << 11, /* depends on ModRM: see group() */
+    MR = 1 << 12,  /* ModRM names registers only, whatever its mod bits */
+    MAP2 = 1 << 13, /* set by opcode() on two-byte map groups */
+};
+
+/* clang-format off */
+static const uint16_t map1[256] = {
+    [0x00 ... 0x03] = M, [0x04] = I8, [0x05] = IZ, [0x06 ... 0x07] = BAD,
+    [0x08 ... 0x0b] = M, [0x0c] = I8, [0x0d] = IZ, [0x0e] = BAD,
+    [0x10 ... 0x13] = M, [0x14] = I8, [0x15] = IZ, [0x16 ... 0x17] = BAD,
+    [0x18 ... 0x1b] = M, [0x1c] = I8, [0x1d] = IZ, [0x1e ... 0x1f] = BAD,
+    [0x20 ... 0x23] = M, [0x24] = I8, [0x25] = IZ, [0x27] = BAD,
+    [0x28 ... 0x2b] = M, [0x2c] = I8, [0x2d] = IZ, [0x2f] = BAD,
+    [0x30 ... 0x33] = M, [0x34] = I8, [0x35] = IZ, [0x37] = BAD,
+    [0x38 ... 0x3b] = M, [0x3c] = I8, [0x3d] = IZ, [0x3f] = BAD,
+    [0x26] = BAD, [0x2e] = BAD, [0x36] = BAD, [0x3e] = BAD,
+    [0x40 ... 0x4f] = BAD, /* a REX after a REX */
+    [0x60 ... 0x62] = BAD, [0x63] = M, [0x64 ... 0x67] = BAD,
+    [0x68] = IZ, [0x69] = M | IZ, [0x6a] = I8, [0x6b] = M | I8,
+    [0x70 ... 0x7f] = R8,
+    [0x80] = M | I8, [0x81] = M | IZ, [0x82] = BAD, [0x83] = M | I8,
+    [0x84 ... 0x8c] = M, [0x8d] = M | GRP, [0x8e] = M, [0x8f] = M | GRP,
+    [0x9a] = BAD,
+    [0xa0 ... 0xa3] = MO, [0xa8] = I8, [0xa9] = IZ,
+    [0xb0 ... 0xb7] = I8, [0xb8 ... 0xbf] = IV,
+    [0xc0 ... 0xc1] = M | I8, [0xc2] = RET | I16, [0xc3] = RET,
+    [0xc4 ... 0xc5] = BAD, [0xc6] = M | I8 | GRP, [0xc7] = M | IZ | GRP,
+    [0xc8] = I16 | I8, [0xca] = RET | I16, [0xcb] = RET, [0xcc] = ESC,
+    [0xcd] = ESC | I8, [0xce] = BAD, [0xcf] = RET,
+    [0xd0 ... 0xd3] = M, [0xd4 ... 0xd6] = BAD, [0xd8 ... 0xdf] = M,
+    [0xe0 ... 0xe3] = R8, [0xe4 ... 0xe7] = I8, [0xe8 ... 0xe9] = R32,
+    [0xea] = BAD, [0xeb] = R8,
+    [0xf0] = BAD, [0xf1] = ESC, [0xf2 ... 0xf3] = BAD,
+    [0xf6 ... 0xf7] = M | GRP, [0xfe ... 0xff] = M | GRP,
+};
+
+static const uint16_t map2[256] = {
+    [0x00] = M, [0x01] = M | GRP, [0x02 ... 0x03] = M, [0x04] = BAD, [0x05] = ESC, [0x07] = ESC,
+    [0x0a] = BAD, [0x0c] = BAD, [0x0d] = M, [0x0e ... 0x0f] = BAD,
+    [0x10 ... 0x1f] = M, [0x20 ... 0x23] = M | MR, [0x24 ... 0x27] = BAD,
+    [0x28 ... 0x2f] = M,
+    [0x34 ... 0x35] = ESC, [0x36] = BAD, [0x38] = M, [0x39] = BAD,
+    [0x3a] = M | I8, [0x3b ... 0x3f] = BAD,
+    [0x40 ... 0x6f] = M, [0x70 ... 0x73] = M | I8, [0x74 ... 0x76] = M,
+    [0x78 ... 0x7b] = BAD, [0x7c ... 0x7f] = M,
+    [0x80 ... 0x8f] = R32, [0x90 ... 0x9f] = M,
+    [0xa3] = M, [0xa4] = M | I8, [0xa5] = M, [0xa6 ... 0xa7] = BAD,
+    [0xaa] = ESC, [0xab] = M, [0xac] = M | I8, [0xad ... 0xaf] = M,
+    [0xb0 ... 0xb7] = M, [0xb8] = BAD, [0xb9] = M, [0xba] = M | I8,
+    [0xbb ... 0xc1] = M,
+    [0xc2] = M | I8, [0xc3] = M, [0xc4 ... 0xc6] = M | I8, [0xc7] = M,
+    [0xd0 ... 0xff] = M,
+};
+/* clang-format on */
+
+static int is_legacy_prefix(uint8_t b)
+{
+    switch (b) {
+    case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65:
+    case 0x66: case 0x67: case 0xf0: case 0xf2: case 0xf3:
+        return 1;
+    }
+    return 0;
+}
+
+struct dec {
+    const uint8_t *p;
+    size_t n, i;
+    int opsize, addrsize, rexw, lock;
+};
+
+static int take(struct dec *d, size_t k)
+{
+    if (k > d->n - d->i)
+        return 0;
+    d->i += k;
+    return 1;
+}
+
+/* ModRM, SIB and displacement; sets riprel.  (regonly): the mov to and
+ * from control and debug registers, whose ModRM always names registers. */
+static int modrm(struct dec *d, struct pvl_insn *out, uint8_t *reg, int regonly)
+{
+    uint8_t m, mod, rm;
+
+    if (d->i >= d->n)
+        return 0;
+    m = d->p[d->i++];
+    mod = m >> 6, rm = m & 7, *reg = (m >> 3) & 7;
+    if (mod == 3 || regonly)
+        return 1;
+    if (rm == 4) {
+        if (d->i >= d->n)
+            return 0;
+        if (mod == 0 && (d->p[d->i] & 7) == 5 && !take(d, 4))
+            return 0;
+        d->i++;
+    } else if (mod == 0 && rm == 5) {
+        out->riprel = 1;
+        return take(d, 4);
+    }
+    return take(d, mod == 1 ? 1 : mod == 2 ? 4 : 0);
+}
+
+static size_t imm_size(const struct dec *d, uint16_t a)
+{
+    size_t k = 0;
+    if (a & I8)
+        k += 1;
+    if (a & I16)
+        k += 2;
+    if (a & IZ)
+        k += (d->opsize && !d->rexw) ? 2 : 4;
+    if (a & IV)
+        k += d->rexw ? 8 : d->opsize ? 2 : 4;
+    if (a & MO)
+        k += d->addrsize ? 4 : 8;
+    return k;
+}
+
+/*
+ * The group opcodes whose meaning depends on ModRM.reg (and for C6/C7, the
+ * whole ModRM): F6 /0,/1 and F7 /0,/1 (test) take an immediate; FE allows
+ * /0,/1; FF /2../5 are indirect call/jmp, /7 is invalid; 8F must be /0
+ * (otherwise XOP); C6 and C7 are mov /0, plus xabort (C6 F8) and xbegin
+ * (C7 F8, a relative branch we refuse rather than follow).  In the
+ * two-byte map, 0F 01 holds xend and the VMX/SVM entries, which transfer.
+ */
+static uint16_t group(uint8_t op, uint8_t reg, uint8_t modrm_byte, uint16_t a)
+{
+    if (a & MAP2) { /* 0F 01: xend, vmlaunch, vmresume, vmrun transfer */
+        a &= (uint16_t)~MAP2;
+        switch (modrm_byte) {
+        case 0xc2: case 0xc3: case 0xd5: case 0xd8:
+            return a | ESC;
+        }
+        return a;
+    }
+    switch (op) {
+    case 0xf6:
+        return reg < 2 ? a | I8 : a;
+    case 0xf7:
+        return reg < 2 ? a | IZ : a;
+    case 0xfe:
+        return reg < 2 ? a : BAD;
+    case 0xff:
+        return reg == 7 ? BAD : (reg >= 2 && reg <= 5) ? a | ESC : a;
+    case 0x8f:
+        return reg == 0 ? a : BAD;
+    case 0xc6: /* xabort leaves for the xbegin fallback */
+        return modrm_byte == 0xf8 ? a | ESC : reg == 0 ? a : BAD;
+    case 0x8d: /* lea needs a memory operand */
+        return modrm_byte >= 0xc0 ? BAD : a;
+    case 0xc7:
+        return modrm_byte == 0xf8 ? a | ESC : reg == 0 ? a : BAD;
+    }
+    return a;
+}
+
+static void classify(struct pvl_insn *out, const struct dec *d, uint16_t a)
+{
+    out->kind = PVL_INSN_PLAIN;
+    if (a & (R8 | R32)) {
+        const uint8_t *q = d->p + d->i - ((a & R8) ? 1 : 4);
+        int32_t v = (a & R8) ? (int8_t)q[0]
+                             : (int32_t)((uint32_t)q[0] | (uint32_t)q[1] << 8 |
+                                         (uint32_t)q[2] << 16 |
+                                         (uint32_t)q[3] << 24);
+        out->kind = PVL_INSN_REL;
+        out->rel = v;
+    }
+    if (a & RET)
+        out->kind = PVL_INSN_RET;
+    if (a & ESC)
+        out->kind = PVL_INSN_ESCAPE;
+}
+
+/* Opcode, from the byte after prefixes and REX; returns its attributes. */
+static uint16_t opcode(struct dec *d, uint8_t *op)
+{
+    if (d->i >= d->n)
+        return BAD;
+    *op = d->p[d->i++];
+    if (*op != 0x0f)
+        return map1[*op];
+    if (d->i >= d->n)
+        return BAD;
+    *op = d->p[d->i++];
+    if (*op == 0x38 || *op == 0x3a) {
+        if (d->i >= d->n)
+            return BAD;
+        d->i++;
+        *op = 0; /* no group handling in the three-byte maps */
+        return map2[d->p[d->i - 2]];
+    }
+    uint16_t a = map2[*op];
+    *op = (*op == 0x01) ? 0x01 : 0; /* 0F 01 is the one two-byte group */
+    if (a & GRP)
+        a |= MAP2;
+    return a;
+}
+
+size_t pvl_insn_decode(const uint8_t *p, size_t n, struct pvl_insn *out)
+{
+    struct dec d = {.p = p, .n = n > 15 ? 15 : n};
+    uint8_t op = 0, reg = 0, mb = 0;
+    uint16_t a;
+
+    out->len = 0, out->kind = PVL_INSN_PLAIN, out->riprel = 0, out->rel = 0;
+    for (; d.i < d.n && is_legacy_prefix(p[d.i]); d.i++) {
+        d.opsize |= p[d.i] == 0x66;
+        d.addrsize |= p[d.i] == 0x67;
+        d.lock |= p[d.i] == 0xf0;
+    }
+    if (d.i < d.n && (p[d.i] & 0xf0) == 0x40)
+        d.rexw = (p[d.i++] & 8) != 0;
+    a = opcode(&d, &op);
+    if (a & BAD)
+        return 0;
+    if (a & M) {
+        if (d.i < d.n)
+            mb = p[d.i];
+        if (!modrm(&d, out, &reg, (a & MR) != 0))
+            return 0;
+        if (a & GRP)
+            a = group(op, reg, mb, a);
+        if (a & BAD)
+            return 0;
+    }
+    /* LOCK needs a memory destination (otherwise #UD) */
+    if (d.lock && (!(a & M) || mb >= 0xc0))
+        return 0;
+    /* rel16 forms (66 on a near branch) behave differently on Intel and
+     * AMD in 64-bit mode: refuse them rather than guess. */
+    if ((a & (R8 | R32)) && d.opsize)
+        return 0;
+    if (!take(&d, imm_size(&d, a) + ((a & R8) ? 1 : 0) + ((a & R32) ? 4 : 0)))
+        return 0;
+    classify(out, &d, a);
+    out->len = (uint8_t)d.i;
+    return d.i;
+}
+
+pvl_result pvl_tmpl_check(const uint8_t *t, size_t len, struct pvl_diag *diag)
+{
+    size_t off = 0;
+    struct pvl_insn in;
+
+    while (off < len) {
+        if (!pvl_insn_decode(t + off, len - off, &in))
+            return pvl__fail(diag, PVL_E_TMPL_DECODE, "template", PVL_NOINDEX, off);
+        if (in.kind == PVL_INSN_RET)
+            return pvl__fail(diag, PVL_E_TMPL_RET, "template", PVL_NOINDEX, off);
+        if (in.kind == PVL_INSN_ESCAPE)
+            return pvl__fail(diag, PVL_E_TMPL_INDIRECT, "template", PVL_NOINDEX, off);
+        if (in.riprel)
+            return pvl__fail(diag, PVL_E_TMPL_RIPREL, "template", PVL_NOINDEX, off);
+        off += in.len;
+        if (in.kind == PVL_INSN_REL) {
+            int64_t to = (int64_t)off + in.rel;
+            if (to < 0 || (uint64_t)to > len)
+                return pvl__fail(diag, PVL_E_TMPL_BRANCH, "template", PVL_NOINDEX,
+                                 off - in.len);
+        }
+    }
+    return PVL_OK;
+}

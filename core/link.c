@@ -1,0 +1,373 @@
+/*
+ * The inline linker: validate a site table, plan every site against an
+ * environment, and write only when every site planned cleanly.
+ *
+ * Nomenclature:
+ *   local  - where a byte is in this address space (we read and write it)
+ *   addr   - where it is when the code runs: local + bias
+ *   room   - the bytes a site owns; every action rewrites all of them
+ */
+#include "internal.h"
+
+/* Sentinel result: the site belongs to another interface; not an error. */
+#define OTHER_IFACE PVL_E_ENV
+
+static uintptr_t rel_local(const int32_t *field)
+{
+    return (uintptr_t)field + (uintptr_t)(intptr_t)*field;
+}
+
+static int in_object(const struct pvl_link *l, uintptr_t p, size_t n)
+{
+    return p >= l->lo && pvl__within(p - l->lo, n, l->hi - l->lo);
+}
+
+static uintptr_t site_local(const struct pvl_site *s)
+{
+    return rel_local(&s->addr);
+}
+
+/* The descriptor a site points at must lie in the object, NUL-terminated. */
+static const struct pvl_iface_desc *site_desc(const struct pvl_link *l,
+                                              const struct pvl_site *s)
+{
+    uintptr_t dp = rel_local(&s->iface);
+    const struct pvl_iface_desc *desc = (const struct pvl_iface_desc *)dp;
+
+    if (dp % 4 || !in_object(l, dp, sizeof *desc) ||
+        desc->name[PVL_IFACE_NAME_MAX - 1] != '\0')
+        return 0;
+    return desc;
+}
+
+/*
+ * Validate record (i) and describe it in (si).  Everything that does not
+ * depend on the interface is checked first, so that OTHER_IFACE means a
+ * sound record of another interface.
+ */
+static pvl_result read_site(const struct pvl_link *l, size_t i,
+                            struct pvl_site_info *si)
+{
+    const struct pvl_site *s = &l->sites[i];
+    const struct pvl_iface_desc *desc;
+    uintptr_t local = site_local(s);
+
+    si->index = (uint32_t)i, si->op = s->op, si->room = s->room;
+    si->flags = s->flags, si->clobbers = s->clobbers;
+    si->local = (uint8_t *)local;
+    si->addr = (uint64_t)local + (uint64_t)l->bias;
+    if (s->room == 0 || s->room > PVL_ROOM_MAX)
+        return PVL_E_SITE_ROOM;
+    if (!in_object(l, local, s->room) || !in_object(l, rel_local(&s->orig), s->room))
+        return PVL_E_SITE_BOUNDS;
+    if (!(desc = site_desc(l, s)))
+        return PVL_E_SITE_IFACE;
+    if (s->flags & ~PVL_SITE_FLAGS_VALID)
+        return PVL_E_SITE_FLAGS;
+    if (s->clobbers & ~PVL_CLB_VALID)
+        return PVL_E_SITE_CLOBBERS;
+    if ((s->flags & PVL_SITE_NATIVE_CALL) &&
+        (s->room < PVL_CALL_LEN || !in_object(l, rel_local(&s->target), 1)))
+        return PVL_E_SITE_TARGET;
+    if (!pvl__name_is(desc->name, PVL_IFACE_NAME_MAX, l->iface->name))
+        return OTHER_IFACE;
+    if (desc->major != l->iface->major)
+        return PVL_E_SITE_VERSION;
+    if (s->op >= l->iface->nops)
+        return PVL_E_SITE_OP;
+    return PVL_OK;
+}
+
+static const struct pvl_impl native_impl = {.action = PVL_ACT_NATIVE};
+
+static const struct pvl_impl *impl_for(const struct pvl_link *l, uint16_t op)
+{
+    if (!l->env || op >= l->env->nimpl)
+        return &native_impl;
+    return &l->env->impl[op];
+}
+
+/* The action for a valid site: the environment's, then the policy's. */
+static pvl_result choose(const struct pvl_link *l, const struct pvl_site_info *si,
+                         int *action)
+{
+    int a = impl_for(l, si->op)->action;
+
+    if (!l->env) {
+        *action = PVL_ACT_NATIVE; /* unlinking restores every site */
+        return PVL_OK;
+    }
+    if (l->policy)
+        a = l->policy(l->policy_ctx, si, a);
+    *action = a;
+    if (a < 0 || a >= PVL_NACTIONS)
+        return PVL_E_POLICY;
+    if (a == PVL_ACT_NATIVE && (si->flags & PVL_SITE_MUST_PATCH))
+        return PVL_E_MUST_PATCH;
+    return PVL_OK;
+}
+
+static pvl_result emit_native(const struct pvl_link *l,
+                              const struct pvl_site_info *si, uint8_t *out)
+{
+    const struct pvl_site *s = &l->sites[si->index];
+
+    pvl__copy(out, (const void *)rel_local(&s->orig), si->room);
+    if (!(si->flags & PVL_SITE_NATIVE_CALL))
+        return PVL_OK;
+    return pvl_emit_call(out, si->addr, (uint64_t)rel_local(&s->target) + (uint64_t)l->bias);
+}
+
+static pvl_result emit_inline(const struct pvl_impl *m,
+                              const struct pvl_site_info *si, uint8_t *out)
+{
+    if (!m->tmpl_len)
+        return PVL_E_NO_TEMPLATE;
+    if (m->tmpl_len > si->room)
+        return PVL_E_ROOM;
+    if (m->tmpl_clobbers & ~si->clobbers)
+        return PVL_E_CLOBBER;
+    pvl__copy(out, m->tmpl, m->tmpl_len);
+    pvl_emit_nops(out + m->tmpl_len, si->room - m->tmpl_len);
+    return PVL_OK;
+}
+
+static pvl_result emit_call(const struct pvl_link *l, const struct pvl_impl *m,
+                            const struct pvl_site_info *si, uint8_t *out)
+{
+    pvl_result r;
+
+    if (!m->call)
+        return PVL_E_NO_CALL;
+    if (l->flags & PVL_LINK_NO_CALLS)
+        return PVL_E_HARDENING;
+    if (si->room < PVL_CALL_LEN)
+        return PVL_E_CALL_ROOM;
+    if (m->call_clobbers & ~si->clobbers)
+        return PVL_E_CLOBBER;
+    if ((r = pvl_emit_call(out, si->addr, m->call)) != PVL_OK)
+        return r;
+    pvl_emit_nops(out + PVL_CALL_LEN, si->room - PVL_CALL_LEN);
+    return PVL_OK;
+}
+
+static pvl_result emit_nop(const struct pvl_link *l,
+                           const struct pvl_site_info *si, uint8_t *out)
+{
+    if (l->iface->ops[si->op].props & PVL_OP_RESULT)
+        return PVL_E_NOP_RESULT;
+    pvl_emit_nops(out, si->room);
+    return PVL_OK;
+}
+
+static pvl_result emit(const struct pvl_link *l, const struct pvl_site_info *si,
+                       int action, uint8_t *out)
+{
+    const struct pvl_impl *m = impl_for(l, si->op);
+
+    switch (action) {
+    case PVL_ACT_NATIVE:
+        return emit_native(l, si, out);
+    case PVL_ACT_INLINE:
+        return emit_inline(m, si, out);
+    case PVL_ACT_CALL:
+        return emit_call(l, m, si, out);
+    default:
+        return emit_nop(l, si, out);
+    }
+}
+
+pvl_result pvl_plan_site(const struct pvl_link *l, size_t i,
+                         struct pvl_site_info *si, int *action,
+                         uint8_t out[PVL_ROOM_MAX])
+{
+    pvl_result r;
+
+    *action = PVL_ACT_NATIVE;
+    if ((r = read_site(l, i, si)) != PVL_OK)
+        return r;
+    if ((r = choose(l, si, action)) != PVL_OK)
+        return r;
+    return emit(l, si, *action, out);
+}
+
+/* ------------------------------------------------------------------------
+ * Overlap checking, once every record is known to be sound.  Tables are
+ * normally in address order (the assembler emits records in the order of
+ * the code), so one linear pass usually settles it; otherwise sort indices
+ * in (scratch), or compare all pairs.
+ */
+
+static int overlaps(const struct pvl_site *a, const struct pvl_site *b)
+{
+    uintptr_t pa = site_local(a), pb = site_local(b);
+    return pa < pb + b->room && pb < pa + a->room;
+}
+
+static int is_sorted(const struct pvl_link *l)
+{
+    for (size_t i = 1; i < l->nsites; i++)
+        if (site_local(&l->sites[i]) < site_local(&l->sites[i - 1]))
+            return 0;
+    return 1;
+}
+
+static void sift(const struct pvl_site *s, uint32_t *ix, size_t n, size_t i)
+{
+    for (;;) {
+        size_t c = 2 * i + 1, m = i;
+        if (c < n && site_local(&s[ix[c]]) > site_local(&s[ix[m]]))
+            m = c;
+        if (c + 1 < n && site_local(&s[ix[c + 1]]) > site_local(&s[ix[m]]))
+            m = c + 1;
+        if (m == i)
+            return;
+        uint32_t t = ix[i];
+        ix[i] = ix[m], ix[m] = t;
+        i = m;
+    }
+}
+
+static void heap_sort(const struct pvl_site *s, uint32_t *ix, size_t n)
+{
+    for (size_t i = n / 2; i-- > 0;)
+        sift(s, ix, n, i);
+    for (size_t end = n; end-- > 1;) {
+        uint32_t t = ix[0];
+        ix[0] = ix[end], ix[end] = t;
+        sift(s, ix, end, 0);
+    }
+}
+
+/* Returns 1 with (*bad) one of two overlapping sites, or 0. */
+static int find_overlap(const struct pvl_link *l, size_t *bad)
+{
+    const struct pvl_site *s = l->sites;
+    size_t n = l->nsites;
+
+    if (is_sorted(l)) {
+        for (size_t i = 1; i < n; i++)
+            if (overlaps(&s[i - 1], &s[i]))
+                return *bad = i, 1;
+        return 0;
+    }
+    if (l->scratch) {
+        for (size_t i = 0; i < n; i++)
+            l->scratch[i] = (uint32_t)i;
+        heap_sort(s, l->scratch, n);
+        for (size_t k = 1; k < n; k++)
+            if (overlaps(&s[l->scratch[k - 1]], &s[l->scratch[k]]))
+                return *bad = l->scratch[k], 1;
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            if (overlaps(&s[i], &s[j]))
+                return *bad = j, 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * The link itself.
+ */
+
+static void refuse(struct pvl_report *rep, const struct pvl_site_info *si,
+                   int action, pvl_result why)
+{
+    if (rep->refused && rep->nrefused < rep->refused_cap)
+        rep->refused[rep->nrefused] = (struct pvl_refusal){
+            .addr = si->addr, .index = si->index, .op = si->op,
+            .action = (uint8_t)action, .why = why};
+    rep->nrefused++;
+}
+
+static pvl_result check_request(const struct pvl_link *l)
+{
+    uintptr_t t = (uintptr_t)l->sites;
+
+    if (!l->iface || l->lo >= l->hi || (l->nsites && !l->sites))
+        return pvl__fail(l->diag, PVL_E_ARG, "request", PVL_NOINDEX, 0);
+    if (l->nsites > (l->hi - l->lo) / sizeof(struct pvl_site) || t % 4 ||
+        (l->nsites && !in_object(l, t, l->nsites * sizeof(struct pvl_site))))
+        return pvl__fail(l->diag, PVL_E_SITE_TABLE, "sites", PVL_NOINDEX, t);
+    if (l->env && (!l->env->name || !pvl__name_is(l->env->name, 64, l->iface->name) ||
+                   l->env->major != l->iface->major))
+        return pvl__fail(l->diag, PVL_E_ENV, "environment", PVL_NOINDEX,
+                         l->env->major);
+    return PVL_OK;
+}
+
+/* Pass 1: plan every site and record refusals. */
+static void plan_all(const struct pvl_link *l, struct pvl_report *rep)
+{
+    uint8_t buf[PVL_ROOM_MAX];
+
+    for (size_t i = 0; i < l->nsites; i++) {
+        struct pvl_site_info si;
+        int action;
+        pvl_result r = pvl_plan_site(l, i, &si, &action, buf);
+        if (r == OTHER_IFACE)
+            rep->nother++;
+        else if (r != PVL_OK)
+            refuse(rep, &si, action, r);
+        else
+            rep->count[action]++;
+    }
+}
+
+static pvl_result default_write(void *ctx, const struct pvl_site_info *si,
+                                const uint8_t *src, size_t n)
+{
+    (void)ctx;
+    pvl__copy(si->local, src, n);
+    return pvl__same(si->local, src, n) ? PVL_OK : PVL_E_VERIFY;
+}
+
+/* Pass 2: every site planned cleanly; write those that change. */
+static pvl_result write_all(const struct pvl_link *l, struct pvl_report *rep)
+{
+    uint8_t buf[PVL_ROOM_MAX];
+    pvl_write_fn wr = l->write ? l->write : default_write;
+
+    for (size_t i = 0; i < l->nsites; i++) {
+        struct pvl_site_info si;
+        int action;
+        pvl_result r = pvl_plan_site(l, i, &si, &action, buf);
+        if (r == OTHER_IFACE)
+            continue;
+        if (r != PVL_OK) /* the table changed under us */
+            return pvl__fail(l->diag, r, "site", (uint32_t)i, si.addr);
+        if (pvl__same(si.local, buf, si.room))
+            continue;
+        if ((r = wr(l->write_ctx, &si, buf, si.room)) != PVL_OK)
+            return pvl__fail(l->diag, r, "site", (uint32_t)i, si.addr);
+        rep->nchanged++;
+    }
+    return PVL_OK;
+}
+
+pvl_result pvl_link(const struct pvl_link *l)
+{
+    struct pvl_report scratch_rep = {0};
+    struct pvl_report *rep;
+    pvl_result r;
+    size_t bad;
+
+    if (!l)
+        return PVL_E_ARG;
+    rep = l->report ? l->report : &scratch_rep;
+    *rep = (struct pvl_report){.refused = rep->refused,
+                               .refused_cap = rep->refused_cap,
+                               .nsites = (uint32_t)l->nsites};
+    if ((r = check_request(l)) != PVL_OK)
+        return r;
+    plan_all(l, rep);
+    if (rep->nrefused)
+        return pvl__fail(l->diag, PVL_E_REFUSED, "sites", PVL_NOINDEX, rep->nrefused);
+    if (find_overlap(l, &bad))
+        return pvl__fail(l->diag, PVL_E_SITE_OVERLAP, "site", (uint32_t)bad,
+                         (uint64_t)site_local(&l->sites[bad]) + (uint64_t)l->bias);
+    if (l->flags & PVL_LINK_DRY_RUN)
+        return PVL_OK;
+    return write_all(l, rep);
+}

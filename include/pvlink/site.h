@@ -1,0 +1,83 @@
+/*
+ * Emitting pvlink sites from GNU C inline assembly.
+ *
+ * A site is written as one asm statement whose template is PVL_SITE(native)
+ * (or PVL_SITE_CALL(), whose native code is a call to a default function)
+ * and whose input operands include PVL_SITE_IN(...).  The statement emits:
+ *
+ *   771:  <native instructions>
+ *   772:  NOP padding up to (room) bytes; an assembly error if native > room
+ *   pvlink_orig:  a copy of the same (room) bytes, for unlinking
+ *   pvlink_sites: a struct pvl_site record pointing at all of the above
+ *
+ * Contract for the asm statement that carries a site:
+ *   - the operation's arguments and results sit in the registers of the
+ *     operation's convention, as explicit register constraints;
+ *   - every register in (clobbers) is an output or in the clobber list, so
+ *     that whatever the linker puts at the site (native code, a template,
+ *     a call, NOPs) may change exactly those;
+ *   - code containing sites that may become calls is compiled with
+ *     -mno-red-zone (a call pushes below the stack pointer), and functions
+ *     reached by such calls must not assume a 16-byte aligned stack
+ *     (build them with -mincoming-stack-boundary=3, or write them in asm).
+ *
+ * Needs only the assembler; include <pvlink/abi.h> for the values.
+ */
+#ifndef PVLINK_SITE_H
+#define PVLINK_SITE_H
+
+#include "abi.h"
+
+#define PVL_STR_(x) #x
+#define PVL_STR(x) PVL_STR_(x)
+
+/* The part shared by both site forms; (tgt) is the record's target field. */
+#define PVL_SITE_TAIL_(native, tgt)                                          \
+    "\n772:\n\t"                                                             \
+    ".if (772b - 771b) > %c[pvl_room]\n\t"                                   \
+    ".error \"pvlink: native code is longer than the site's room\"\n\t"     \
+    ".endif\n\t"                                                             \
+    ".nops %c[pvl_room] - (772b - 771b)\n\t"                                 \
+    ".pushsection pvlink_orig, \"a\"\n"                                      \
+    "773:\n\t" native "\n\t"                                                 \
+    ".nops %c[pvl_room] - (772b - 771b)\n\t"                                 \
+    ".popsection\n\t"                                                        \
+    ".pushsection pvlink_sites, \"a\"\n\t"                                   \
+    ".balign 4\n\t"                                                          \
+    ".long 771b - .\n\t"                                                     \
+    ".long 773b - .\n\t"                                                     \
+    ".long " tgt "\n\t"                                                      \
+    ".long %c[pvl_desc] - .\n\t"                                             \
+    ".long %c[pvl_clb]\n\t"                                                  \
+    ".short %c[pvl_op]\n\t"                                                  \
+    ".byte %c[pvl_room], %c[pvl_flags]\n\t"                                  \
+    ".popsection\n"
+
+/* A site whose native code is the instruction text (native). */
+#define PVL_SITE(native) "771:\n\t" native PVL_SITE_TAIL_(native, "0")
+
+/*
+ * A site whose native code calls the function given as operand
+ * [pvl_target] (a static or hidden function, "i" constraint).
+ */
+#define PVL_SITE_CALL()                                                      \
+    "771:\n\tcall %c[pvl_target]"                                            \
+    PVL_SITE_TAIL_("call %c[pvl_target]", "%c[pvl_target] - .")
+
+/*
+ * The input operands every site needs: the interface descriptor (an
+ * object in section pvlink_iface, static or hidden), the operation number,
+ * the room, the clobber mask and the flags; all compile-time constants.
+ */
+#define PVL_SITE_IN(desc, op, room, clobbers, flags)                         \
+    [pvl_desc] "i"(desc), [pvl_op] "i"(op), [pvl_room] "i"(room),            \
+    [pvl_clb] "i"(clobbers), [pvl_flags] "i"(flags)
+
+/* Define an interface descriptor; one per interface per object is enough,
+ * duplicates are harmless (the linker compares names). */
+#define PVL_IFACE_DESC(sym, name, major, minor, nops)                        \
+    __attribute__((weak, visibility("hidden"), used,                         \
+                   section("pvlink_iface"), aligned(4)))                     \
+    const struct pvl_iface_desc sym = {name, major, minor, nops}
+
+#endif /* PVLINK_SITE_H */

@@ -1,0 +1,52 @@
+/*
+ * The running process as a linker sees it: one loaded object's site table
+ * and bounds, making its text writable for a link, and mapping a ROM close
+ * enough to be reached by call rel32.  Hosted (Linux).
+ */
+#ifndef PVR_IMAGE_H
+#define PVR_IMAGE_H
+
+#include <pvlink/link.h>
+
+struct pvr_image {
+    const struct pvl_site *sites;
+    size_t nsites;
+    uintptr_t lo, hi; /* the object's loaded span */
+    const char *path; /* "" for the executable */
+};
+
+/*
+ * Describe the loaded object whose site table is [start, stop).  Returns 0,
+ * or -1 with errno set (ENOENT: no loaded object contains the table).
+ */
+int pvr_image_describe(struct pvr_image *im, const struct pvl_site *start,
+                       const struct pvl_site *stop);
+
+/* The calling object's own table: the linker-made bounds of its
+ * pvlink_sites section, hidden so that each object sees its own. */
+extern const struct pvl_site __start_pvlink_sites[]
+    __attribute__((weak, visibility("hidden")));
+extern const struct pvl_site __stop_pvlink_sites[]
+    __attribute__((weak, visibility("hidden")));
+
+static inline int pvr_image_self(struct pvr_image *im)
+{
+    return pvr_image_describe(im, __start_pvlink_sites, __stop_pvlink_sites);
+}
+
+/* Make the pages holding the image's sites writable (and still
+ * executable), or back to read-execute.  Returns 0 or -1 with errno. */
+int pvr_image_writable(const struct pvr_image *im, int writable);
+
+/*
+ * Map (len) bytes of read-write memory within 1 GiB of (near), so that
+ * code copied there can be reached from (near) by call rel32.  Returns the
+ * mapping, or NULL with errno set.
+ */
+void *pvr_map_near(const void *near, size_t len);
+
+/* Copy a ROM image into memory near (near) and make it read-execute.
+ * Returns the copy (unmap with munmap(p, len)) or NULL with errno. */
+void *pvr_rom_place(const void *near, const void *img, size_t len);
+
+#endif

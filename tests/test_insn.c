@@ -1,0 +1,208 @@
+/*
+ * The template decoder (core/insn.c) against Zydis: a curated list with
+ * exact lengths and kinds, every instruction of the code loaded in this
+ * process, and random bytes.  Whenever both decoders accept an instruction
+ * they must agree on its length, and every control transfer Zydis sees
+ * must be one pvlink sees too.
+ */
+#include <link.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <Zydis/Zydis.h>
+#include <pvlink/link.h>
+
+#include "../core/insn.h"
+#include "harness.h"
+
+static ZydisDecoder zd;
+
+static void zinit(void)
+{
+    ZydisDecoderInit(&zd, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+}
+
+struct known {
+    const char *what;
+    const char *bytes;
+    size_t n;
+    int len; /* 0: refused */
+    int kind;
+    int riprel;
+};
+
+#define K(what, b, len, kind) {what, b, sizeof(b) - 1, len, kind, 0}
+#define KR(what, b, len) {what, b, sizeof(b) - 1, len, PVL_INSN_PLAIN, 1}
+
+static const struct known known[] = {
+    K("cli", "\xfa", 1, PVL_INSN_PLAIN),
+    K("pushfq", "\x9c", 1, PVL_INSN_PLAIN),
+    K("mov %cr3,%rax", "\x0f\x20\xd8", 3, PVL_INSN_PLAIN),
+    K("rdmsr", "\x0f\x32", 2, PVL_INSN_PLAIN),
+    K("cpuid", "\x0f\xa2", 2, PVL_INSN_PLAIN),
+    K("invlpg (%rdi)", "\x0f\x01\x3f", 3, PVL_INSN_PLAIN),
+    K("vmcall", "\x0f\x01\xc1", 3, PVL_INSN_PLAIN),
+    K("out %al,$0x80", "\xe6\x80", 2, PVL_INSN_PLAIN),
+    K("movabs $imm64,%rax", "\x48\xb8\x01\x02\x03\x04\x05\x06\x07\x08", 10, PVL_INSN_PLAIN),
+    K("mov $imm16,%ax", "\x66\xb8\x01\x02", 4, PVL_INSN_PLAIN),
+    K("movabs 0x..,%rax (moffs)", "\x48\xa1\x01\x02\x03\x04\x05\x06\x07\x08", 10, PVL_INSN_PLAIN),
+    K("mov 0x..,%eax (moffs, 67)", "\x67\xa1\x01\x02\x03\x04", 6, PVL_INSN_PLAIN),
+    K("mov abs32(,%riz),%rax", "\x48\x8b\x04\x25\x00\x10\x00\x00", 8, PVL_INSN_PLAIN),
+    K("mov 8(%rsp,%rbx,4),%rcx", "\x48\x8b\x4c\x9c\x08", 5, PVL_INSN_PLAIN),
+    K("add $imm32,0x100(%rbp)", "\x48\x81\x85\x00\x01\x00\x00\x01\x00\x00\x00", 11, PVL_INSN_PLAIN),
+    K("testb $1,(%rax)", "\xf6\x00\x01", 3, PVL_INSN_PLAIN),
+    K("testw $imm16,(%rax)", "\x66\xf7\x00\x01\x02", 5, PVL_INSN_PLAIN),
+    K("notl (%rax)", "\xf7\x10", 2, PVL_INSN_PLAIN),
+    K("enter $16,$0", "\xc8\x10\x00\x00", 4, PVL_INSN_PLAIN),
+    K("pextrd $1,%xmm0,%eax", "\x66\x0f\x3a\x16\xc0\x01", 6, PVL_INSN_PLAIN),
+    K("pshufb %xmm1,%xmm0", "\x66\x0f\x38\x00\xc1", 5, PVL_INSN_PLAIN),
+    K("lock xadd %eax,(%rdx)", "\xf0\x0f\xc1\x02", 4, PVL_INSN_PLAIN),
+    K("mov %gs:0x10,%rax", "\x65\x48\x8b\x04\x25\x10\x00\x00\x00", 9, PVL_INSN_PLAIN),
+    K("nopw 0(%rax,%rax)", "\x66\x0f\x1f\x44\x00\x00", 6, PVL_INSN_PLAIN),
+    K("jmp rel8", "\xeb\x02", 2, PVL_INSN_REL),
+    K("jne rel8", "\x75\xfe", 2, PVL_INSN_REL),
+    K("jmp rel32", "\xe9\x00\x00\x00\x00", 5, PVL_INSN_REL),
+    K("call rel32", "\xe8\x10\x00\x00\x00", 5, PVL_INSN_REL),
+    K("je rel32", "\x0f\x84\x00\x01\x00\x00", 6, PVL_INSN_REL),
+    K("loop rel8", "\xe2\xfe", 2, PVL_INSN_REL),
+    K("jrcxz rel8", "\xe3\x00", 2, PVL_INSN_REL),
+    K("ret", "\xc3", 1, PVL_INSN_RET),
+    K("ret $8", "\xc2\x08\x00", 3, PVL_INSN_RET),
+    K("lret", "\xcb", 1, PVL_INSN_RET),
+    K("iretq", "\x48\xcf", 2, PVL_INSN_RET),
+    K("call *%rax", "\xff\xd0", 2, PVL_INSN_ESCAPE),
+    K("jmp *8(%rax)", "\xff\x60\x08", 3, PVL_INSN_ESCAPE),
+    K("ljmp *(%rax)", "\xff\x28", 2, PVL_INSN_ESCAPE),
+    K("syscall", "\x0f\x05", 2, PVL_INSN_ESCAPE),
+    K("sysenter", "\x0f\x34", 2, PVL_INSN_ESCAPE),
+    K("int3", "\xcc", 1, PVL_INSN_ESCAPE),
+    K("int $0x80", "\xcd\x80", 2, PVL_INSN_ESCAPE),
+    K("xbegin", "\xc7\xf8\x00\x00\x00\x00", 6, PVL_INSN_ESCAPE),
+    KR("mov 0(%rip),%rax", "\x48\x8b\x05\x00\x00\x00\x00", 7),
+    KR("lea 0(%rip),%rdi", "\x48\x8d\x3d\x10\x00\x00\x00", 7),
+    {"jmp *0(%rip)", "\xff\x25\x00\x00\x00\x00", 6, 6, PVL_INSN_ESCAPE, 1},
+    K("66 jmp rel16 (refused)", "\x66\xe9\x00\x00", 0, 0),
+    K("vex vzeroupper (refused)", "\xc5\xf8\x77", 0, 0),
+    K("evex (refused)", "\x62\xf1\x7c\x48\x10\xc1", 0, 0),
+    K("push %es: invalid in 64-bit", "\x06", 0, 0),
+    K("truncated imm32", "\xb8\x01\x02", 0, 0),
+    K("truncated modrm", "\x8b", 0, 0),
+    K("prefix after rex", "\x48\x66\x90", 0, 0),
+    K("only prefixes", "\x66\x66\x66", 0, 0),
+    K("16 bytes (too long)", "\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x90", 0, 0),
+};
+
+static void curated(void)
+{
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        const struct known *k = &known[i];
+        struct pvl_insn in;
+        size_t len = pvl_insn_decode((const uint8_t *)k->bytes, k->n, &in);
+        if ((int)len != k->len)
+            t_fail(__FILE__, __LINE__, "%s: length %zu, expected %d", k->what, len, k->len);
+        else if (len && (in.kind != k->kind || in.riprel != k->riprel))
+            t_fail(__FILE__, __LINE__, "%s: kind %d riprel %d, expected %d %d",
+                   k->what, in.kind, in.riprel, k->kind, k->riprel);
+    }
+}
+
+static int zydis_transfers(const ZydisDecodedInstruction *z)
+{
+    switch (z->meta.category) {
+    case ZYDIS_CATEGORY_CALL: case ZYDIS_CATEGORY_COND_BR:
+    case ZYDIS_CATEGORY_UNCOND_BR: case ZYDIS_CATEGORY_RET:
+    case ZYDIS_CATEGORY_SYSCALL: case ZYDIS_CATEGORY_SYSRET:
+    case ZYDIS_CATEGORY_INTERRUPT:
+        return 1;
+    default:
+        return z->raw.imm[0].is_relative; /* e.g. xbegin */
+    }
+}
+
+struct tally {
+    size_t both, mine_only, zydis_only, bad;
+};
+
+/* Compare the decoders on the instruction at (p); returns Zydis' length
+ * (0 if Zydis refuses). */
+static size_t compare_at(const uint8_t *p, size_t n, struct tally *t)
+{
+    ZydisDecodedInstruction z;
+    struct pvl_insn in;
+    size_t mine = pvl_insn_decode(p, n, &in);
+    int zok = ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&zd, NULL, p, n, &z));
+
+    if (!zok) {
+        if (mine && getenv("PVL_SHOW_MINE_ONLY"))
+            printf("  only pvlink: %s\n", t_hex(p, mine));
+        t->mine_only += mine != 0;
+        return 0;
+    }
+    if (!mine) {
+        t->zydis_only++;
+        return z.length;
+    }
+    t->both++;
+    int riprel = (z.attributes & ZYDIS_ATTRIB_HAS_MODRM) && z.raw.modrm.mod == 0 &&
+                 z.raw.modrm.rm == 5;
+    if (mine != z.length || (zydis_transfers(&z) && in.kind == PVL_INSN_PLAIN) ||
+        in.riprel != riprel) {
+        if (t->bad++ < 10)
+            t_fail(__FILE__, __LINE__, "%s: pvlink len %zu kind %d riprel %d, "
+                   "zydis len %u category %d riprel %d", t_hex(p, z.length), mine,
+                   in.kind, in.riprel, z.length, z.meta.category, riprel);
+    }
+    return z.length;
+}
+
+static int sweep_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+            continue;
+        const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
+        size_t n = ph->p_filesz;
+        for (size_t off = 0; off < n;) {
+            size_t zl = compare_at(p + off, n - off, arg);
+            off += zl ? zl : 1;
+        }
+    }
+    return 0;
+}
+
+/* Linear sweep through every executable segment of this process (the test,
+ * libc, Zydis): real compiler output, millions of instructions. */
+static void loaded_code(void)
+{
+    struct tally t = {0};
+    zinit();
+    dl_iterate_phdr(sweep_object, &t);
+    printf("  loaded code: %zu agreed, %zu only zydis decodes, %zu only pvlink decodes\n",
+           t.both, t.zydis_only, t.mine_only);
+    CHECK_EQ(t.bad, 0);
+    CHECK(t.both > 100000);
+    CHECK(t.both > 4 * t.zydis_only); /* pvlink refuses only the rare forms */
+}
+
+static void random_bytes(void)
+{
+    struct tally t = {0};
+    unsigned seed = 20261122;
+    uint8_t buf[16];
+
+    zinit();
+    srand(seed);
+    for (int i = 0; i < 300000; i++) {
+        for (size_t k = 0; k < sizeof buf; k++)
+            buf[k] = (uint8_t)rand();
+        compare_at(buf, sizeof buf, &t);
+    }
+    printf("  random (seed %u): %zu agreed, %zu only zydis, %zu only pvlink\n", seed,
+           t.both, t.zydis_only, t.mine_only);
+    CHECK_EQ(t.bad, 0);
+    CHECK(t.both > 100000);
+}
+
+T_CASES(T(curated), T(loaded_code), T(random_bytes))

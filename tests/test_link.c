@@ -1,0 +1,261 @@
+/*
+ * Whole-table behaviour of pvl_link: all or nothing, overlap checking,
+ * re-linking and unlinking byte for byte, the report, the writer.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+#include "harness.h"
+
+#define SAVE PVL_CLB(FLAGS)
+#define SAVER (PVL_CLB(RAX) | PVL_CLB(FLAGS))
+
+static uint8_t *snapshot(const struct fx *f)
+{
+    uint8_t *s = malloc(FX_SIZE);
+    memcpy(s, f->mem, FX_SIZE);
+    return s;
+}
+
+/* Three sites: add, poke, get; an environment inlining add and poke and
+ * calling get. */
+static void setup(struct fx *f, struct fx_env *e)
+{
+    fx_init(f);
+    fx_env_init(e);
+    fx_site(f, TOP_ADD, 8, SAVER, 0);
+    fx_site(f, TOP_POKE, 6, SAVE, 0);
+    fx_site(f, TOP_GET, 5, PVL_CLB_C, 0);
+    e->impl[TOP_ADD] = (struct pvl_impl){PVL_ACT_INLINE, 3, SAVER, 0,
+                                         (const uint8_t *)"\x48\x89\xf8", 0};
+    e->impl[TOP_POKE] = (struct pvl_impl){PVL_ACT_NOP, 0, 0, 0, NULL, 0};
+    e->impl[TOP_GET] = (struct pvl_impl){PVL_ACT_CALL, 0, 0, PVL_CLB_C, NULL,
+                                         (uint64_t)FX_BIAS + 0xf000};
+}
+
+static void links_and_reports(void)
+{
+    struct fx f;
+    struct fx_env e;
+    struct pvl_report rep = {0};
+
+    setup(&f, &e);
+    struct pvl_link l = fx_request(&f, &e.env);
+    l.report = &rep;
+    CHECK_EQ(pvl_link(&l), PVL_OK);
+    CHECK_EQ(rep.nsites, 3);
+    CHECK_EQ(rep.count[PVL_ACT_INLINE], 1);
+    CHECK_EQ(rep.count[PVL_ACT_NOP], 1);
+    CHECK_EQ(rep.count[PVL_ACT_CALL], 1);
+    CHECK_EQ(rep.count[PVL_ACT_NATIVE], 0);
+    CHECK_EQ(rep.nchanged, 3);
+    CHECK_BYTES(fx_local(&f, 0), "\x48\x89\xf8\x0f\x1f\x44\x00\x00", 8);
+    CHECK_BYTES(fx_local(&f, 1), "\x66\x0f\x1f\x44\x00\x00", 6);
+    /* get at 0x401080 calls 0x40f000: rel = 0xf000 - 0x1080 - 5 = 0xdf7b */
+    CHECK_BYTES(fx_local(&f, 2), "\xe8\x7b\xdf\x00\x00", 5);
+    /* linking again changes nothing */
+    CHECK_EQ(pvl_link(&l), PVL_OK);
+    CHECK_EQ(rep.nchanged, 0);
+    fx_free(&f);
+}
+
+static void relink_and_unlink_exact(void)
+{
+    struct fx f;
+    struct fx_env a, b;
+    uint8_t *orig;
+
+    setup(&f, &a);
+    fx_env_init(&b);
+    b.impl[TOP_ADD] = (struct pvl_impl){PVL_ACT_CALL, 0, 0, SAVER, NULL,
+                                        (uint64_t)FX_BIAS + 0xf000};
+    b.impl[TOP_GET] = (struct pvl_impl){PVL_ACT_INLINE, 5, PVL_CLB(RAX), 0,
+                                        (const uint8_t *)"\xb8\x22\x00\x00\x00", 0};
+    orig = snapshot(&f);
+    struct pvl_link la = fx_request(&f, &a.env), lb = fx_request(&f, &b.env),
+                    ln = fx_request(&f, NULL);
+    CHECK_EQ(pvl_link(&la), PVL_OK);
+    CHECK_EQ(pvl_link(&lb), PVL_OK);
+    /* add at 0x401000 calls 0x40f000: rel = 0xf000 - 0x1000 - 5 = 0xdffb */
+    CHECK_BYTES(fx_local(&f, 0), "\xe8\xfb\xdf\x00\x00\x0f\x1f\x00", 8);
+    CHECK_BYTES(fx_local(&f, 1), "\x48\x89\x37\x0f\x1f\x00", 6); /* native under b */
+    CHECK_BYTES(fx_local(&f, 2), "\xb8\x22\x00\x00\x00", 5);
+    CHECK_EQ(pvl_link(&ln), PVL_OK);
+    CHECK(memcmp(orig, f.mem, FX_SIZE) == 0); /* every byte as built */
+    free(orig);
+    fx_free(&f);
+}
+
+static void refusal_is_all_or_nothing(void)
+{
+    struct fx f;
+    struct fx_env e;
+    struct pvl_refusal ref[4];
+    struct pvl_report rep = {.refused = ref, .refused_cap = 4};
+    struct pvl_diag d;
+    char msg[128];
+
+    setup(&f, &e);
+    f.sites[1].flags = PVL_SITE_MUST_PATCH;
+    e.impl[TOP_POKE].action = PVL_ACT_NATIVE; /* must-patch with no action */
+    uint8_t *before = snapshot(&f);
+    struct pvl_link l = fx_request(&f, &e.env);
+    l.report = &rep, l.diag = &d;
+    CHECK_EQ(pvl_link(&l), PVL_E_REFUSED);
+    CHECK(memcmp(before, f.mem, FX_SIZE) == 0);
+    CHECK_EQ(rep.nrefused, 1);
+    CHECK_EQ(ref[0].index, 1);
+    CHECK_EQ(ref[0].addr, fx_addr(&f, 1));
+    CHECK_EQ(ref[0].op, TOP_POKE);
+    CHECK_EQ(ref[0].why, PVL_E_MUST_PATCH);
+    CHECK_EQ(rep.count[PVL_ACT_INLINE] + rep.count[PVL_ACT_CALL], 2);
+    pvl_diag_format(&d, msg, sizeof msg);
+    CHECK(strcmp(msg, "sites: link refused: some sites cannot be linked (0x1)") == 0);
+    free(before);
+    fx_free(&f);
+}
+
+static void overlapping_sites_refused(void)
+{
+    struct fx f;
+    struct fx_env e;
+    struct pvl_diag d;
+    uint32_t scratch[4];
+
+    setup(&f, &e);
+    f.sites[2].addr -= FX_STRIDE - 4; /* get now starts 4 bytes into poke */
+    f.sites[2].orig -= FX_STRIDE - 4;
+    uint8_t *before = snapshot(&f);
+    struct pvl_link l = fx_request(&f, &e.env);
+    l.diag = &d;
+    CHECK_EQ(pvl_link(&l), PVL_E_SITE_OVERLAP);
+    CHECK_EQ(d.index, 2);
+    CHECK_EQ(d.value, fx_addr(&f, 1) + 4);
+    CHECK(memcmp(before, f.mem, FX_SIZE) == 0);
+
+    /* unsorted table: swap the records of sites 0 and 2 (fix offsets) */
+    struct pvl_site t0 = f.sites[0], t2 = f.sites[2];
+    int32_t delta = (int32_t)(2 * sizeof(struct pvl_site));
+    t0.addr -= delta, t0.orig -= delta, t0.target -= delta, t0.iface -= delta;
+    t2.addr += delta, t2.orig += delta, t2.target += delta, t2.iface += delta;
+    f.sites[0] = t2, f.sites[2] = t0;
+    memcpy(before, f.mem, FX_SIZE);
+    CHECK_EQ(pvl_link(&l), PVL_E_SITE_OVERLAP); /* all pairs */
+    l.scratch = scratch;
+    CHECK_EQ(pvl_link(&l), PVL_E_SITE_OVERLAP); /* sorted in scratch */
+    CHECK(memcmp(before, f.mem, FX_SIZE) == 0);
+    free(before);
+    fx_free(&f);
+}
+
+static void unsorted_without_overlap(void)
+{
+    struct fx f;
+    struct fx_env e;
+    uint32_t scratch[3];
+
+    setup(&f, &e);
+    struct pvl_site t0 = f.sites[0], t2 = f.sites[2];
+    int32_t delta = (int32_t)(2 * sizeof(struct pvl_site));
+    t0.addr -= delta, t0.orig -= delta, t0.target -= delta, t0.iface -= delta;
+    t2.addr += delta, t2.orig += delta, t2.target += delta, t2.iface += delta;
+    f.sites[0] = t2, f.sites[2] = t0;
+    struct pvl_link l = fx_request(&f, &e.env);
+    l.scratch = scratch;
+    CHECK_EQ(pvl_link(&l), PVL_OK);
+    CHECK_BYTES(fx_local(&f, 0), "\x48\x89\xf8\x0f\x1f\x44\x00\x00", 8);
+    fx_free(&f);
+}
+
+struct wlog {
+    int calls;
+    uint64_t addrs[8];
+    int fail_at;
+};
+
+static pvl_result logging_writer(void *ctx, const struct pvl_site_info *si,
+                                 const uint8_t *src, size_t n)
+{
+    struct wlog *w = ctx;
+    if (w->calls == w->fail_at)
+        return PVL_E_WRITE;
+    w->addrs[w->calls++] = si->addr;
+    memcpy(si->local, src, n);
+    return PVL_OK;
+}
+
+static void writer_sees_only_changes(void)
+{
+    struct fx f;
+    struct fx_env e;
+    struct wlog w = {.fail_at = -1};
+    struct pvl_diag d;
+
+    setup(&f, &e);
+    e.impl[TOP_POKE].action = PVL_ACT_NATIVE; /* unchanged: no write */
+    struct pvl_link l = fx_request(&f, &e.env);
+    l.write = logging_writer, l.write_ctx = &w, l.diag = &d;
+    CHECK_EQ(pvl_link(&l), PVL_OK);
+    CHECK_EQ(w.calls, 2);
+    CHECK_EQ(w.addrs[0], fx_addr(&f, 0));
+    CHECK_EQ(w.addrs[1], fx_addr(&f, 2));
+
+    /* a failing writer is reported with the site it failed on */
+    struct wlog w2 = {.fail_at = 0};
+    struct pvl_link u = fx_request(&f, NULL);
+    u.write = logging_writer, u.write_ctx = &w2, u.diag = &d;
+    CHECK_EQ(pvl_link(&u), PVL_E_WRITE);
+    CHECK_EQ(d.index, 0);
+    fx_free(&f);
+}
+
+static void dry_run_writes_nothing(void)
+{
+    struct fx f;
+    struct fx_env e;
+    struct pvl_report rep = {0};
+
+    setup(&f, &e);
+    uint8_t *before = snapshot(&f);
+    struct pvl_link l = fx_request(&f, &e.env);
+    l.flags = PVL_LINK_DRY_RUN, l.report = &rep;
+    CHECK_EQ(pvl_link(&l), PVL_OK);
+    CHECK_EQ(rep.count[PVL_ACT_INLINE], 1);
+    CHECK_EQ(rep.count[PVL_ACT_CALL], 1);
+    CHECK(memcmp(before, f.mem, FX_SIZE) == 0);
+    free(before);
+    fx_free(&f);
+}
+
+static void bad_requests(void)
+{
+    struct fx f;
+    struct fx_env e;
+    struct pvl_diag d;
+
+    setup(&f, &e);
+    uint8_t *before = snapshot(&f);
+    struct pvl_link l = fx_request(&f, &e.env);
+    l.diag = &d;
+    e.env.name = "someone.else";
+    CHECK_EQ(pvl_link(&l), PVL_E_ENV);
+    e.env.name = "pvlink.test", e.env.major = 2;
+    CHECK_EQ(pvl_link(&l), PVL_E_ENV);
+    e.env.major = 1;
+    l.sites = (const struct pvl_site *)((const uint8_t *)f.sites + 2);
+    CHECK_EQ(pvl_link(&l), PVL_E_SITE_TABLE); /* misaligned */
+    l.sites = (const struct pvl_site *)(f.mem + FX_SIZE - 24);
+    CHECK_EQ(pvl_link(&l), PVL_E_SITE_TABLE); /* runs past the object */
+    l.sites = f.sites, l.nsites = (size_t)-1 / 8;
+    CHECK_EQ(pvl_link(&l), PVL_E_SITE_TABLE); /* count overflows */
+    l.nsites = 3, l.iface = NULL;
+    CHECK_EQ(pvl_link(&l), PVL_E_ARG);
+    CHECK(memcmp(before, f.mem, FX_SIZE) == 0);
+    free(before);
+    fx_free(&f);
+}
+
+T_CASES(T(links_and_reports), T(relink_and_unlink_exact), T(refusal_is_all_or_nothing),
+        T(overlapping_sites_refused), T(unsorted_without_overlap),
+        T(writer_sees_only_changes), T(dry_run_writes_nothing), T(bad_requests))
