@@ -14,7 +14,7 @@ all:
 check:
 bench:
 clean:
-	$(Q)rm -rf build build-san
+	$(Q)rm -rf $(B)
 .PHONY: all check bench clean
 
 include core/core.mk
@@ -22,5 +22,12 @@ include tools/tools.mk
 include tests/tests.mk
 include demo/demo.mk
 -include $(wildcard runtime/runtime.mk guest/guest.mk rom/rom.mk monitor/monitor.mk bench/bench.mk)
+include mk/lib.mk
+
+# Every component adds its test programs to TEST_BINS and the commands that
+# run them to CHECKS; the runner prints the final "N passed, N failed".
+all: $(TEST_BINS)
+check: $(TEST_BINS)
+	$(Q)tests/run.sh $(CHECKS)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

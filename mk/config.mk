@@ -14,12 +14,13 @@ Q := @
 quiet = @printf '  %-8s %s\n'
 endif
 
+# B is the build directory; override it (make B=...) to keep separate trees.
 ifeq ($(SAN),1)
-B := build-san
+B ?= build-san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer
 else
-B := build
+B ?= build
 SANFLAGS :=
 endif
 

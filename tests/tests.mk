@@ -15,7 +15,3 @@ $(B)/tests/%: $(B)/host/tests/test_%.o $(T_HARNESS) $(ROMB_OBJS) $(LIBPVLCORE)
 
 CHECKS += $(addprefix $(B)/tests/,$(UNIT_TESTS))
 TEST_BINS += $(addprefix $(B)/tests/,$(UNIT_TESTS))
-
-all: $(TEST_BINS)
-check: $(TEST_BINS)
-	$(Q)tests/run.sh $(CHECKS)

@@ -1,0 +1,118 @@
+/*
+ * pvlink monitor ABI, version 1: what the pvlink monitor (pvlink-run)
+ * offers a guest besides PVH boot, and how the guest finds it.
+ *
+ * Self-contained (<stdint.h> only), shared by the monitor, the ROM and the
+ * reference kernel.  Layouts are pinned with _Static_assert.
+ *
+ * Discovery.  A guest that wants a ROM asks CPUID leaf PVL_HV_CPUID_BASE;
+ * only if ebx, ecx, edx spell PVL_HV_SIGNATURE exactly does it read
+ * PVL_HV_CPUID_ROM, which gives the ROM region.  Failing that it scans the
+ * legacy option-ROM area [PVL_OPTROM_START, PVL_OPTROM_END) at
+ * PVL_OPTROM_ALIGN steps for PVL_ROM_MAGIC (a ROM image header, validated
+ * like any other).  With neither, every site stays native.  The hypercall
+ * port is used only after the CPUID signature matched: on other monitors
+ * that port belongs to someone else.
+ *
+ * The ROM region.  The monitor places a ROM image at a page-aligned
+ * guest-physical address in memory that the memory map marks reserved,
+ * followed (at the next page boundary after the image) by the ROM's data
+ * area: pages the ROM's code uses as it sees fit (console buffer, clock
+ * page).  The guest maps the whole region read-write-execute at its
+ * physical address and never writes it except through ROM code.
+ *
+ * Hypercalls.  The guest writes, with a 32-bit OUT to PVL_HV_PORT, the
+ * guest-physical address of a struct pvl_hcall (8-byte aligned, below
+ * 4 GiB).  The monitor validates every address and length against guest
+ * RAM and stores the result in (ret) before the guest resumes: >= 0 on
+ * success, a negative PVL_HV_E* on error.  Unknown numbers and malformed
+ * requests get an error and are counted; they never stop the monitor.
+ */
+#ifndef PVLINK_HV_H
+#define PVLINK_HV_H
+
+#include <stdint.h>
+
+#define PVL_HV_ABI_VERSION 1
+
+/* CPUID leaves. */
+#define PVL_HV_CPUID_BASE 0x40000000u /* eax: highest leaf; signature */
+#define PVL_HV_CPUID_ROM 0x40000001u  /* the ROM region, see below */
+#define PVL_HV_CPUID_INFO 0x40000002u /* eax: ABI version, ebx: port */
+
+/* "pvlinkpvlink" as ebx, ecx, edx (little-endian): 'pvli' 'nkpv' 'link'. */
+#define PVL_HV_SIGNATURE "pvlinkpvlink"
+#define PVL_HV_SIG_EBX 0x696c7670u
+#define PVL_HV_SIG_ECX 0x76706b6eu
+#define PVL_HV_SIG_EDX 0x6b6e696cu
+
+/*
+ * Leaf PVL_HV_CPUID_ROM:
+ *   eax  guest-physical address of the ROM image (page-aligned, < 4 GiB)
+ *   ebx  size of the image in bytes (its header's size)
+ *   ecx  size of the whole region (image, padding, data area) in bytes
+ *   edx  flags: PVL_HV_ROM_PRESENT when a ROM is published (all zero
+ *        otherwise, e.g. with --no-rom); PVL_HV_ROM_LATE when the guest
+ *        should boot native and link only once PVL_HC_POLL returns
+ *        PVL_EV_LINK (late linking)
+ */
+#define PVL_HV_ROM_PRESENT 0x1u
+#define PVL_HV_ROM_LATE 0x2u
+
+/* Legacy option-ROM area scanned when CPUID offers nothing. */
+#define PVL_OPTROM_START 0xc0000u
+#define PVL_OPTROM_END 0xf0000u
+#define PVL_OPTROM_ALIGN 0x800u
+
+/* Ports. */
+#define PVL_HV_PORT 0x540          /* hypercalls: outl of a request's GPA */
+#define PVL_DEBUG_EXIT_PORT 0x501  /* as QEMU isa-debug-exit: outb/outw v */
+
+/* Hypercall numbers. */
+enum pvl_hcall_nr {
+    PVL_HC_PUTS = 1,  /* args[0] = GPA of bytes, args[1] = length;
+                         ret = bytes written */
+    PVL_HC_EXIT = 2,  /* args[0] = exit status; does not return */
+    PVL_HC_POLL = 3,  /* ret = pending events (PVL_EV_*), then cleared */
+    PVL_HC_NOP = 4,   /* ret = 0; for measuring the exit itself */
+};
+
+/* Events (PVL_HC_POLL). */
+#define PVL_EV_LINK 0x1u /* link now (late linking): the ROM is ready */
+
+/* Errors (negative ret). */
+#define PVL_HV_EINVAL 1 /* malformed request: bad address or length */
+#define PVL_HV_ENOSYS 2 /* unknown hypercall number */
+
+/* A hypercall request, in guest memory. */
+struct pvl_hcall {
+    uint32_t nr;
+    int32_t ret;
+    uint64_t args[4];
+};
+
+_Static_assert(sizeof(struct pvl_hcall) == 40, "pvl_hcall layout");
+
+/*
+ * The clock page, at offset PVL_ROM_DATA_CLOCK of the ROM's data area,
+ * written by the monitor and read by the ROM's clock code.
+ * pvclock-style: the monitor makes (version) odd while it updates, even
+ * when done; a reader reads version, fields, version again, and retries if
+ * they differ or are odd.  Time in nanoseconds is
+ *     ns = ns_base + (((tsc - tsc_base) << shift) * mul) >> 32
+ * with the product taken in 128 bits (or shift chosen so it fits).
+ */
+struct pvl_clock_page {
+    uint32_t version;
+    uint32_t mul;
+    uint64_t tsc_base;
+    uint64_t ns_base;
+    int8_t shift;
+    uint8_t pad[7];
+};
+
+_Static_assert(sizeof(struct pvl_clock_page) == 32, "clock page layout");
+
+#define PVL_ROM_DATA_CLOCK 0x0 /* offset of the clock page in the data area */
+
+#endif /* PVLINK_HV_H */
