@@ -13,9 +13,20 @@ include mk/config.mk
 all:
 check:
 bench:
+demo:
 clean:
 	$(Q)rm -rf $(B)
-.PHONY: all check bench clean
+# Before building anything, install missing Debian packages (as root) or
+# say which are missing.  Done while reading the makefile so that it also
+# holds for parallel builds.
+ifeq ($(filter clean deps,$(MAKECMDGOALS)),)
+ifneq ($(shell mk/deps.sh >&2 && echo ok),ok)
+$(error pvlink: missing packages, see above)
+endif
+endif
+deps:
+	$(Q)mk/deps.sh
+.PHONY: all check bench clean deps demo
 
 include core/core.mk
 include tools/tools.mk

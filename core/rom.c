@@ -19,10 +19,16 @@ uint32_t pvl_rom_checksum(const void *img, size_t size)
     return h;
 }
 
-void pvl_rom_seal(void *img)
+pvl_result pvl_rom_seal(void *img, size_t len)
 {
     struct pvl_rom_header *h = img;
+
+    if (len < sizeof *h)
+        return PVL_E_ROM_SHORT;
+    if (h->size < sizeof *h || h->size > len)
+        return PVL_E_ROM_SIZE;
     h->checksum = pvl_rom_checksum(img, h->size);
+    return PVL_OK;
 }
 
 /* The header on its own: magic, format, size, checksum, reserved fields. */

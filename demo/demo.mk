@@ -1,0 +1,15 @@
+# demo/: the README's demonstration.  `make demo` builds and runs it.
+
+DEMO_INPROC := $(B)/demo/inproc
+$(DEMO_INPROC): $(B)/host/demo/inproc.o $(B)/host/runtime/image.o \
+                $(B)/host/tools/romb.o $(LIBPVLCORE)
+	$(quiet) LD $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^
+
+all: $(DEMO_INPROC)
+demo: $(DEMO_INPROC)
+	$(Q)$(DEMO_INPROC)
+.PHONY: demo
+CHECKS += "tests/check-exit.sh demo-inproc $(DEMO_INPROC)"
+

@@ -115,7 +115,7 @@ static const struct defect defects[] = {
     {"truncated header", m_truncate, 0, PVL_E_ROM_SHORT, "header", N},
     {"bad magic", m_magic, 1, PVL_E_ROM_MAGIC, "header.magic", N},
     {"format major 2", m_major, 1, PVL_E_ROM_FORMAT, "header.format_major", N},
-    {"size past the image", m_size_big, 1, PVL_E_ROM_SIZE, "header.size", N},
+    {"size past the image", m_size_big, 0, PVL_E_ROM_SIZE, "header.size", N},
     {"size below the header", m_size_small, 0, PVL_E_ROM_SIZE, "header.size", N},
     {"bad checksum", m_checksum, 0, PVL_E_ROM_CHECKSUM, "header.checksum", N},
     {"header flags set", m_flags, 1, PVL_E_ROM_RESERVED, "header.flags", N},
@@ -161,8 +161,8 @@ static void each_defect_refused(void)
         struct pvl_diag d = {0};
 
         df->mutate(img, &len);
-        if (df->reseal)
-            pvl_rom_seal(img);
+        if (df->reseal && pvl_rom_seal(img, len) != PVL_OK)
+            t_fail(__FILE__, __LINE__, "%s: cannot reseal", df->name);
         uint8_t *copy = malloc(len);
         memcpy(copy, img, len);
         pvl_result r = load(img, len, &d);
@@ -188,7 +188,7 @@ static void message_names_field(void)
     char msg[160];
 
     ENT(img, 0)->tmpl_off = 0xfffffffe;
-    pvl_rom_seal(img);
+    CHECK_EQ(pvl_rom_seal(img, len), PVL_OK);
     CHECK_EQ(load(img, len, &d), PVL_E_ROM_TEMPLATE);
     pvl_diag_format(&d, msg, sizeof msg);
     if (strcmp(msg, "entry.tmpl_off[0]: ROM template is out of bounds (0xfffffffe)"))
@@ -251,5 +251,23 @@ static void link_refusals_change_nothing(void)
     }
 }
 
-T_CASES(T(good_rom_loads), T(each_defect_refused), T(message_names_field),
+static void seal_refuses_bad_sizes(void)
+{
+    size_t len;
+    uint8_t *img = good_rom(&len);
+    uint32_t sum = HDR(img)->checksum;
+
+    CHECK_EQ(pvl_rom_seal(img, 63), PVL_E_ROM_SHORT);
+    HDR(img)->size = (uint32_t)len + 1;
+    CHECK_EQ(pvl_rom_seal(img, len), PVL_E_ROM_SIZE);
+    HDR(img)->size = 10;
+    CHECK_EQ(pvl_rom_seal(img, len), PVL_E_ROM_SIZE);
+    CHECK_EQ(HDR(img)->checksum, sum); /* refused: untouched */
+    HDR(img)->size = (uint32_t)len;
+    CHECK_EQ(pvl_rom_seal(img, len), PVL_OK);
+    CHECK_EQ(HDR(img)->checksum, sum);
+    free(img);
+}
+
+T_CASES(T(good_rom_loads), T(seal_refuses_bad_sizes), T(each_defect_refused), T(message_names_field),
         T(link_refusals_change_nothing))

@@ -15,3 +15,38 @@ $(B)/tests/%: $(B)/host/tests/test_%.o $(T_HARNESS) $(ROMB_OBJS) $(LIBPVLCORE)
 
 CHECKS += $(addprefix $(B)/tests/,$(UNIT_TESTS))
 TEST_BINS += $(addprefix $(B)/tests/,$(UNIT_TESTS))
+
+# The freestanding proof: core built with -ffreestanding -nostdinc, linked
+# with no libc at all.  It exits 0, or with the line of the failed check.
+FS_TEST := $(B)/tests/freestanding
+$(FS_TEST): $(B)/fs/tests/freestanding.o $(CORE_FS_OBJS)
+	$(quiet) LD-FS $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -static -nostdlib -Wl,--build-id=none -o $@ $^ -lgcc
+TEST_BINS += $(FS_TEST)
+CHECKS += "tests/check-exit.sh freestanding $(FS_TEST)"
+
+# Fuzzing (clang, libFuzzer): `make fuzz` builds, `make fuzz-run` runs a
+# bounded campaign (FUZZ_RUNS inputs) from the generated seed.
+FUZZ_RUNS ?= 200000
+FUZZ_BIN := $(B)/fuzz/fuzz_link
+FUZZ_SEED_DIR := $(B)/fuzz/seed
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+$(FUZZ_BIN): tests/fuzz/fuzz_link.c $(CORE_SRCS) $(wildcard include/pvlink/*.h core/*.h)
+	$(quiet) FUZZ $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_link.c $(CORE_SRCS)
+
+$(B)/fuzz/mkseed: $(B)/host/tests/fuzz/mkseed.o $(B)/host/tools/romb.o $(LIBPVLCORE)
+	$(quiet) LD $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^
+
+fuzz: $(FUZZ_BIN) $(B)/fuzz/mkseed
+fuzz-run: fuzz
+	$(Q)mkdir -p $(FUZZ_SEED_DIR) $(B)/fuzz/corpus
+	$(Q)$(B)/fuzz/mkseed $(FUZZ_SEED_DIR)
+	$(Q)$(FUZZ_BIN) -runs=$(FUZZ_RUNS) -max_len=4096 $(B)/fuzz/corpus $(FUZZ_SEED_DIR)
+.PHONY: fuzz fuzz-run

@@ -77,7 +77,7 @@ void *romb_finish(const struct romb *b, size_t *size)
         t[i].call_off = t[i].call_off == ROMB_NONE ? 0 : t[i].call_off + (uint32_t)code;
     }
     memcpy(img + code, b->code, b->ncode);
-    pvl_rom_seal(img);
+    pvl_rom_seal(img, total);
     *size = total;
     return img;
 }

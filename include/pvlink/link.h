@@ -142,8 +142,10 @@ struct pvl_env {
 /* FNV-1a (32-bit) of (size) bytes of a ROM image, checksum field as 0. */
 uint32_t pvl_rom_checksum(const void *img, size_t size);
 
-/* Store the checksum of the image (whose header gives its size). */
-void pvl_rom_seal(void *img);
+/* Store the checksum of the image in the buffer (img, len), whose header
+ * gives the image size.  Refuses (writing nothing) a buffer shorter than a
+ * header, or a size field below the header size or beyond (len). */
+pvl_result pvl_rom_seal(void *img, size_t len);
 
 /*
  * Validate the ROM image (img, len) for interface (iface) and describe it
