@@ -31,7 +31,10 @@
 #ifndef PVLINK_HV_H
 #define PVLINK_HV_H
 
+/* The constants are usable from assembly; the layouts only from C. */
+#ifndef __ASSEMBLER__
 #include <stdint.h>
+#endif
 
 #define PVL_HV_ABI_VERSION 1
 
@@ -69,13 +72,11 @@
 #define PVL_DEBUG_EXIT_PORT 0x501  /* as QEMU isa-debug-exit: outb/outw v */
 
 /* Hypercall numbers. */
-enum pvl_hcall_nr {
-    PVL_HC_PUTS = 1,  /* args[0] = GPA of bytes, args[1] = length;
+#define PVL_HC_PUTS 1 /* args[0] = GPA of bytes, args[1] = length;
                          ret = bytes written */
-    PVL_HC_EXIT = 2,  /* args[0] = exit status; does not return */
-    PVL_HC_POLL = 3,  /* ret = pending events (PVL_EV_*), then cleared */
-    PVL_HC_NOP = 4,   /* ret = 0; for measuring the exit itself */
-};
+#define PVL_HC_EXIT 2 /* args[0] = exit status; does not return */
+#define PVL_HC_POLL 3 /* ret = pending events (PVL_EV_*), then cleared */
+#define PVL_HC_NOP 4  /* ret = 0; for measuring the exit itself */
 
 /* Events (PVL_HC_POLL). */
 #define PVL_EV_LINK 0x1u /* link now (late linking): the ROM is ready */
@@ -84,6 +85,7 @@ enum pvl_hcall_nr {
 #define PVL_HV_EINVAL 1 /* malformed request: bad address or length */
 #define PVL_HV_ENOSYS 2 /* unknown hypercall number */
 
+#ifndef __ASSEMBLER__
 /* A hypercall request, in guest memory. */
 struct pvl_hcall {
     uint32_t nr;
@@ -112,7 +114,29 @@ struct pvl_clock_page {
 };
 
 _Static_assert(sizeof(struct pvl_clock_page) == 32, "clock page layout");
+#endif /* !__ASSEMBLER__ */
 
-#define PVL_ROM_DATA_CLOCK 0x0 /* offset of the clock page in the data area */
+/*
+ * The data area of the pvlink monitor's ROM (PVL_ROM_DATA_SIZE bytes at the
+ * first page boundary after the image): the clock page, then the console
+ * buffer the ROM fills and flushes with PVL_HC_PUTS (one hypercall per
+ * line or full buffer).  The monitor flushes what is left when the guest
+ * stops, so no output is lost to buffering.
+ */
+#define PVL_ROM_DATA_SIZE 0x2000
+#define PVL_ROM_DATA_CLOCK 0x0    /* struct pvl_clock_page */
+#define PVL_ROM_DATA_CONSOLE 0x1000 /* struct pvl_rom_console */
+#define PVL_ROM_CONSOLE_CAP (0x1000 - 48)
+
+#ifndef __ASSEMBLER__
+struct pvl_rom_console {
+    uint32_t len;          /* bytes pending in buf, <= PVL_ROM_CONSOLE_CAP */
+    uint32_t pad;
+    struct pvl_hcall req;  /* the ROM's own hypercall request */
+    char buf[PVL_ROM_CONSOLE_CAP];
+};
+
+_Static_assert(sizeof(struct pvl_rom_console) == 0x1000, "console layout");
+#endif /* !__ASSEMBLER__ */
 
 #endif /* PVLINK_HV_H */

@@ -1,0 +1,152 @@
+/*
+ * pvlink-run: boot a PVH kernel in a KVM VM and publish a ROM for it.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mon.h"
+
+static const char usage_text[] =
+    "usage: pvlink-run [options] KERNEL [-- kernel command line]\n"
+    "\n"
+    "Boot the PVH kernel KERNEL (ELF64) in a KVM virtual machine with one vCPU,\n"
+    "the console on COM1 (stdout), and a pvlink ROM published for the kernel to\n"
+    "link its sites against.\n"
+    "\n"
+    "options:\n"
+    "  -m, --mem MIB        guest RAM in MiB (default 64, 8..3072)\n"
+    "      --rom FILE       publish the ROM image in FILE instead of the built-in one\n"
+    "      --no-rom         publish no ROM: the kernel keeps every site native\n"
+    "      --policy OP=ACT  override the ROM's action for operation OP\n"
+    "                       (ACT: native, inline, call or nop); repeatable\n"
+    "      --late-link      the kernel boots native and links when told, mid-workload\n"
+    "      --stats          print exits by reason and by port when the guest stops\n"
+    "      --stats-json F   write the same as JSON to F\n"
+    "      --timeout SEC    stop a guest still running after SEC seconds\n"
+    "  -h, --help           this text\n"
+    "\n"
+    "exit status: the guest's (0..63, from the debug-exit port 0x501 or the exit\n"
+    "hypercall); 64 bad command line; 65 kernel or ROM refused; 66 the guest\n"
+    "failed (triple fault, KVM error, timeout); 67 host failure (/dev/kvm, memory).\n";
+
+__attribute__((noreturn)) static void usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "pvlink-run: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n(pvlink-run --help for usage)\n");
+    exit(MON_EXIT_USAGE);
+}
+
+static unsigned long number(const char *s, unsigned long lo, unsigned long hi, const char *opt)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+
+    if (!*s || *end || v < lo || v > hi) {
+        fprintf(stderr, "pvlink-run: %s: \"%s\" is not a number in [%lu, %lu]\n", opt, s, lo,
+                hi);
+        exit(MON_EXIT_USAGE);
+    }
+    return v;
+}
+
+enum { O_ROM = 256, O_NO_ROM, O_POLICY, O_LATE, O_STATS, O_JSON, O_TIMEOUT };
+
+static const struct option longopts[] = {
+    {"mem", required_argument, 0, 'm'}, {"rom", required_argument, 0, O_ROM},
+    {"no-rom", no_argument, 0, O_NO_ROM}, {"policy", required_argument, 0, O_POLICY},
+    {"late-link", no_argument, 0, O_LATE}, {"stats", no_argument, 0, O_STATS},
+    {"stats-json", required_argument, 0, O_JSON}, {"timeout", required_argument, 0, O_TIMEOUT},
+    {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+};
+
+static void add_policy(struct mon_opts *o, const char *arg)
+{
+    char why[160];
+
+    if (o->npolicy == (int)(sizeof o->policy / sizeof o->policy[0]))
+        usage_error("--policy %s: too many overrides", arg);
+    if (mon_policy_parse(arg, &o->policy[o->npolicy], why, sizeof why) != 0) {
+        fprintf(stderr, "pvlink-run: --policy: %s\n", why);
+        exit(MON_EXIT_USAGE);
+    }
+    o->npolicy++;
+}
+
+static void parse_option(struct mon_opts *o, int c, const char *arg)
+{
+    switch (c) {
+    case 'm': o->mem = number(arg, 8, 3072, "--mem") << 20; break;
+    case O_ROM: o->rom_file = arg; break;
+    case O_NO_ROM: o->no_rom = true; break;
+    case O_POLICY: add_policy(o, arg); break;
+    case O_LATE: o->late_link = true; break;
+    case O_STATS: o->stats = true; break;
+    case O_JSON: o->stats_json = arg; break;
+    case O_TIMEOUT: o->timeout = (unsigned)number(arg, 1, 86400, "--timeout"); break;
+    case 'h': fputs(usage_text, stdout); exit(0);
+    default: usage_error("%s", "unknown option");
+    }
+}
+
+/* The command line: everything after KERNEL (and an optional "--"),
+ * joined with spaces. */
+static char *join(char **argv, int n)
+{
+    size_t len = 1;
+    for (int i = 0; i < n; i++)
+        len += strlen(argv[i]) + 1;
+    char *s = calloc(1, len);
+    if (!s)
+        err(MON_EXIT_HOST, "command line");
+    for (int i = 0; i < n; i++) {
+        if (i)
+            strcat(s, " ");
+        strcat(s, argv[i]);
+    }
+    return s;
+}
+
+static void parse(struct mon_opts *o, int argc, char **argv)
+{
+    int c;
+
+    *o = (struct mon_opts){.mem = 64ull << 20};
+    while ((c = getopt_long(argc, argv, "+m:h", longopts, NULL)) != -1)
+        parse_option(o, c, optarg);
+    if (optind >= argc)
+        usage_error("%s", "no KERNEL given");
+    o->kernel = argv[optind++];
+    if (optind < argc && !strcmp(argv[optind], "--"))
+        optind++;
+    o->cmdline = join(argv + optind, argc - optind);
+    if (o->no_rom && (o->rom_file || o->npolicy || o->late_link))
+        usage_error("%s", "--no-rom cannot be combined with --rom, --policy or --late-link");
+}
+
+int main(int argc, char **argv)
+{
+    static struct mon_vm vm;
+    struct mon_opts o;
+
+    parse(&o, argc, argv);
+    if (!o.no_rom)
+        mon_rom_prepare(&vm.rom, &o);
+    vm.rom_present = !o.no_rom;
+    vm.late_link = o.late_link;
+    mon_vm_create(&vm, o.mem);
+    uint32_t entry = mon_elf_load(&vm, o.kernel);
+    if (vm.rom_present)
+        mon_rom_publish(&vm, mon_vm_tsc_khz(&vm), mon_vm_guest_tsc(&vm));
+    mon_vm_boot(&vm, entry, o.cmdline);
+    int status = mon_run(&vm, o.timeout);
+    mon_rom_flush_console(&vm);
+    if (o.stats)
+        mon_stats_print(&vm, stderr);
+    if (o.stats_json && mon_stats_json(&vm, o.stats_json) != 0)
+        err(MON_EXIT_HOST, "--stats-json %s", o.stats_json);
+    return status;
+}

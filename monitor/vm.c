@@ -1,0 +1,211 @@
+/*
+ * The VM: KVM setup, guest memory, the vCPU in the PVH entry state
+ * (32-bit protected mode, paging off, flat segments, ebx -> start_info),
+ * and CPUID with the pvlink leaves.
+ */
+#include <err.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "mon.h"
+
+void *mon_gpa(const struct mon_vm *vm, uint64_t gpa, uint64_t len)
+{
+    if (gpa > vm->mem_size || len > vm->mem_size - gpa)
+        return NULL;
+    return vm->mem + gpa;
+}
+
+static int kvm_ioctl(int fd, unsigned long req, void *arg, const char *what)
+{
+    int r = ioctl(fd, req, arg);
+    if (r < 0)
+        err(MON_EXIT_HOST, "KVM: ioctl (%s) failed", what);
+    return r;
+}
+
+static void need_cap(int kvm, int cap, const char *what)
+{
+    if (ioctl(kvm, KVM_CHECK_EXTENSION, cap) <= 0)
+        errx(MON_EXIT_HOST, "KVM: capability %s is missing", what);
+}
+
+static void create_memory(struct mon_vm *vm, uint64_t size)
+{
+    struct kvm_userspace_memory_region r = {.slot = 0, .guest_phys_addr = 0,
+                                            .memory_size = size};
+
+    vm->mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+                   MAP_NORESERVE, -1, 0);
+    if (vm->mem == MAP_FAILED)
+        err(MON_EXIT_HOST, "guest memory (%llu MiB)", (unsigned long long)(size >> 20));
+    vm->mem_size = size;
+    r.userspace_addr = (uintptr_t)vm->mem;
+    kvm_ioctl(vm->vm, KVM_SET_USER_MEMORY_REGION, &r, "SET_USER_MEMORY_REGION");
+}
+
+void mon_vm_create(struct mon_vm *vm, uint64_t mem_size)
+{
+    struct kvm_pit_config pit = {.flags = 0};
+
+    if ((vm->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC)) < 0)
+        err(MON_EXIT_HOST, "/dev/kvm");
+    if (ioctl(vm->kvm, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
+        errx(MON_EXIT_HOST, "KVM: API version is not %d", KVM_API_VERSION);
+    need_cap(vm->kvm, KVM_CAP_USER_MEMORY, "USER_MEMORY");
+    need_cap(vm->kvm, KVM_CAP_IRQCHIP, "IRQCHIP");
+    need_cap(vm->kvm, KVM_CAP_PIT2, "PIT2");
+    need_cap(vm->kvm, KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT");
+    vm->vm = kvm_ioctl(vm->kvm, KVM_CREATE_VM, 0, "CREATE_VM");
+    kvm_ioctl(vm->vm, KVM_SET_TSS_ADDR, (void *)(uintptr_t)MON_TSS_ADDR, "SET_TSS_ADDR");
+    kvm_ioctl(vm->vm, KVM_CREATE_IRQCHIP, 0, "CREATE_IRQCHIP");
+    kvm_ioctl(vm->vm, KVM_CREATE_PIT2, &pit, "CREATE_PIT2");
+    create_memory(vm, mem_size);
+    vm->vcpu = kvm_ioctl(vm->vm, KVM_CREATE_VCPU, 0, "CREATE_VCPU");
+    vm->run_size = (size_t)kvm_ioctl(vm->kvm, KVM_GET_VCPU_MMAP_SIZE, 0, "GET_VCPU_MMAP_SIZE");
+    vm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu, 0);
+    if (vm->run == MAP_FAILED)
+        err(MON_EXIT_HOST, "KVM: mmap of kvm_run");
+    vm->stats_fd = ioctl(vm->vcpu, KVM_GET_STATS_FD, 0); /* optional */
+}
+
+/* ------------------------------------------------------------------------
+ * CPUID: what KVM supports, with the hypervisor bit and the pvlink leaves.
+ */
+
+static void set_leaf(struct kvm_cpuid2 *c, uint32_t fn, uint32_t a, uint32_t b, uint32_t cx,
+                     uint32_t d)
+{
+    struct kvm_cpuid_entry2 *e = NULL;
+
+    for (uint32_t i = 0; i < c->nent && !e; i++)
+        if (c->entries[i].function == fn)
+            e = &c->entries[i];
+    if (!e)
+        e = &c->entries[c->nent++];
+    *e = (struct kvm_cpuid_entry2){.function = fn, .eax = a, .ebx = b, .ecx = cx, .edx = d};
+}
+
+static void setup_cpuid(struct mon_vm *vm)
+{
+    const uint32_t max = 256;
+    struct kvm_cpuid2 *c = calloc(1, sizeof *c + (max + 4) * sizeof c->entries[0]);
+    uint32_t rom_flags = vm->rom_present ? PVL_HV_ROM_PRESENT : 0;
+
+    if (!c)
+        err(MON_EXIT_HOST, "CPUID table");
+    c->nent = max;
+    kvm_ioctl(vm->kvm, KVM_GET_SUPPORTED_CPUID, c, "GET_SUPPORTED_CPUID");
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < c->nent; i++) {
+        struct kvm_cpuid_entry2 e = c->entries[i];
+        if (e.function >= PVL_HV_CPUID_BASE && e.function < PVL_HV_CPUID_BASE + 0x100)
+            continue; /* KVM's own hypervisor leaves make way for ours */
+        if (e.function == 1)
+            e.ecx |= 1u << 31; /* running under a hypervisor */
+        c->entries[n++] = e;
+    }
+    c->nent = n;
+    if (vm->late_link)
+        rom_flags |= PVL_HV_ROM_LATE;
+    set_leaf(c, PVL_HV_CPUID_BASE, PVL_HV_CPUID_INFO, PVL_HV_SIG_EBX, PVL_HV_SIG_ECX,
+             PVL_HV_SIG_EDX);
+    set_leaf(c, PVL_HV_CPUID_ROM, vm->rom_present ? (uint32_t)MON_ROM_GPA : 0,
+             vm->rom_present ? (uint32_t)vm->rom.size : 0,
+             vm->rom_present ? (uint32_t)vm->rom.region : 0, rom_flags);
+    set_leaf(c, PVL_HV_CPUID_INFO, PVL_HV_ABI_VERSION, PVL_HV_PORT, 0, 0);
+    kvm_ioctl(vm->vcpu, KVM_SET_CPUID2, c, "SET_CPUID2");
+    free(c);
+}
+
+/* ------------------------------------------------------------------------
+ * PVH entry: start_info, memory map, command line, registers.
+ */
+
+struct hvm_memmap_entry {
+    uint64_t addr, size;
+    uint32_t type, reserved;
+};
+
+struct hvm_start_info {
+    uint32_t magic, version, flags, nr_modules;
+    uint64_t modlist_paddr, cmdline_paddr, rsdp_paddr, memmap_paddr;
+    uint32_t memmap_entries, reserved;
+};
+
+_Static_assert(sizeof(struct hvm_start_info) == 56, "PVH start_info");
+_Static_assert(sizeof(struct hvm_memmap_entry) == 24, "PVH memmap entry");
+
+static void write_start_info(struct mon_vm *vm, const char *cmdline)
+{
+    struct hvm_memmap_entry map[3] = {
+        {0, MON_LOW_RAM_END, 1, 0},
+        {MON_LOW_RAM_END, MON_HIGH_RAM - MON_LOW_RAM_END, 2, 0}, /* ROM lives here */
+        {MON_HIGH_RAM, vm->mem_size - MON_HIGH_RAM, 1, 0},
+    };
+    struct hvm_start_info si = {.magic = 0x336ec578, .version = 1,
+                                .cmdline_paddr = MON_CMDLINE, .memmap_paddr = MON_MEMMAP,
+                                .memmap_entries = 3};
+    size_t n = strlen(cmdline);
+
+    if (n >= MON_CMDLINE_MAX)
+        errx(MON_EXIT_USAGE, "kernel command line: %zu bytes, at most %d", n,
+             MON_CMDLINE_MAX - 1);
+    memcpy(vm->mem + MON_CMDLINE, cmdline, n + 1);
+    memcpy(vm->mem + MON_MEMMAP, map, sizeof map);
+    memcpy(vm->mem + MON_START_INFO, &si, sizeof si);
+}
+
+static struct kvm_segment flat(uint16_t sel, uint8_t type)
+{
+    return (struct kvm_segment){.base = 0, .limit = 0xffffffff, .selector = sel,
+                                .type = type, .present = 1, .s = 1, .db = 1, .g = 1};
+}
+
+static void setup_registers(struct mon_vm *vm, uint32_t entry)
+{
+    struct kvm_sregs s;
+    struct kvm_regs r = {.rip = entry, .rbx = MON_START_INFO, .rflags = 2};
+
+    kvm_ioctl(vm->vcpu, KVM_GET_SREGS, &s, "GET_SREGS");
+    s.cs = flat(0x8, 0xb);
+    s.ds = s.es = s.fs = s.gs = s.ss = flat(0x10, 0x3);
+    s.tr = (struct kvm_segment){.base = 0, .limit = 0x67, .selector = 0x18, .type = 0xb,
+                                .present = 1};
+    s.cr0 = 0x11; /* PE | ET */
+    s.cr4 = 0, s.efer = 0;
+    kvm_ioctl(vm->vcpu, KVM_SET_SREGS, &s, "SET_SREGS");
+    kvm_ioctl(vm->vcpu, KVM_SET_REGS, &r, "SET_REGS");
+}
+
+void mon_vm_boot(struct mon_vm *vm, uint32_t entry, const char *cmdline)
+{
+    write_start_info(vm, cmdline);
+    setup_cpuid(vm);
+    setup_registers(vm, entry);
+}
+
+uint32_t mon_vm_tsc_khz(struct mon_vm *vm)
+{
+    int khz = ioctl(vm->vcpu, KVM_GET_TSC_KHZ, 0);
+    if (khz <= 0)
+        err(MON_EXIT_HOST, "KVM: ioctl (GET_TSC_KHZ) failed");
+    return (uint32_t)khz;
+}
+
+uint64_t mon_vm_guest_tsc(struct mon_vm *vm)
+{
+    struct {
+        struct kvm_msrs h;
+        struct kvm_msr_entry e;
+    } m = {.h = {.nmsrs = 1}, .e = {.index = 0x10}}; /* IA32_TIME_STAMP_COUNTER */
+
+    if (ioctl(vm->vcpu, KVM_GET_MSRS, &m) != 1)
+        err(MON_EXIT_HOST, "KVM: ioctl (GET_MSRS, TSC) failed");
+    return m.e.data;
+}

@@ -1,0 +1,116 @@
+/*
+ * The pvlink monitor's ROM: header, table and templates.  Code for the call
+ * entries is in console.c and clock.c; rom.ld puts this first, the code
+ * after it, and defines rom_end (end of the image) and rom_data (the data
+ * area, at the next page boundary).  Every offset is a difference of two
+ * labels of the image, so the assembler and linker compute it and the
+ * image holds no absolute address.  rom/pack seals the checksum.
+ *
+ * The choices, per the seeds: operations hardware virtualization handles
+ * (interrupt flag, control registers, TLB, page tables) stay native or are
+ * inlined; the console becomes a buffer flushed with one hypercall per
+ * line; the clock comes from the clock page with no exit; I/O delay, the
+ * no-op hint and lazy MMU batching become NOPs.  Every operation has an
+ * entry, so that `pvlink-run --policy` can change any action in place.
+ */
+#include "ops.inc"
+
+    .section .rom.head, "ax"
+    .globl rom_base
+rom_base:
+    .long ROM_MAGIC
+    .short FORMAT_MAJOR, FORMAT_MINOR
+1:  .ascii "pvlink.kernel"
+    .fill 24 - (. - 1b), 1, 0
+    .short IFACE_MAJOR, IFACE_MINOR
+    .long rom_end - rom_base            /* size */
+    .long 0                             /* checksum: sealed by rom/pack */
+    .long table - rom_base
+    .long (table_end - table) / 24
+    .long 0, 0, 0                       /* flags, reserved */
+
+/* ENTRY op, action, template label (or none), its clobbers, call entry
+ * (or none), its clobbers */
+.macro ENTRY op, action, tmpl=none, tclb=0, call=none, cclb=0
+    .short OP_\op
+    .byte ACT_\action
+    .ifc \tmpl,none
+    .byte 0
+    .long 0
+    .else
+    .byte t_\tmpl\()_end - t_\tmpl
+    .long t_\tmpl - rom_base
+    .endif
+    .long \tclb
+    .ifc \call,none
+    .long 0
+    .else
+    .long \call - rom_base
+    .endif
+    .long \cclb
+    .long 0
+.endm
+
+    .balign 4
+table:
+    ENTRY nop,            NOP
+    ENTRY irq_disable,    INLINE, cli, CLB_FLAGS
+    ENTRY irq_enable,     INLINE, sti, CLB_FLAGS
+    ENTRY save_fl,        INLINE, save_fl, CLB_RAX|CLB_FLAGS
+    ENTRY restore_fl,     INLINE, restore_fl, CLB_FLAGS
+    ENTRY safe_halt,      NATIVE, safe_halt, CLB_FLAGS
+    ENTRY halt,           NATIVE, halt, CLB_FLAGS
+    ENTRY read_cr0,       NATIVE, read_cr0, CLB_RAX
+    ENTRY write_cr0,      NATIVE, write_cr0, 0
+    ENTRY read_cr2,       NATIVE, read_cr2, CLB_RAX
+    ENTRY write_cr2,      NATIVE, write_cr2, 0
+    ENTRY read_cr3,       NATIVE, read_cr3, CLB_RAX
+    ENTRY write_cr3,      NATIVE, write_cr3, 0
+    ENTRY read_cr4,       NATIVE, read_cr4, CLB_RAX
+    ENTRY write_cr4,      NATIVE, write_cr4, 0
+    ENTRY read_msr,       NATIVE
+    ENTRY write_msr,      NATIVE
+    ENTRY read_tsc,       NATIVE, read_tsc, CLB_RAX|CLB_RDX|CLB_FLAGS
+    ENTRY cpuid,          NATIVE
+    ENTRY flush_tlb_one,  INLINE, invlpg, 0
+    ENTRY flush_tlb_all,  NATIVE
+    ENTRY set_pte,        INLINE, set_pte, 0
+    ENTRY lazy_mmu_begin, NOP
+    ENTRY lazy_mmu_end,   NOP
+    ENTRY inb,            NATIVE
+    ENTRY inw,            NATIVE
+    ENTRY inl,            NATIVE
+    ENTRY outb,           NATIVE
+    ENTRY outw,           NATIVE
+    ENTRY outl,           NATIVE
+    ENTRY io_delay,       NOP
+    ENTRY console_write,  CALL, none, 0, rom_console_write, CLB_C
+    ENTRY clock_read,     CALL, none, 0, rom_clock_read, CLB_C
+table_end:
+    .if (table_end - table) / 24 != NOPS
+    .error "the ROM table must have one entry per operation"
+    .endif
+
+/* Templates: the instructions themselves, with nothing around them. */
+.macro TMPL name, insns:vararg
+t_\name: \insns
+t_\name\()_end:
+.endm
+    TMPL cli, cli
+    TMPL sti, sti
+    TMPL save_fl, pushfq; pop %rax
+    TMPL restore_fl, push %rdi; popfq
+    TMPL safe_halt, sti; hlt
+    TMPL halt, hlt
+    TMPL read_cr0, mov %cr0, %rax
+    TMPL write_cr0, mov %rdi, %cr0
+    TMPL read_cr2, mov %cr2, %rax
+    TMPL write_cr2, mov %rdi, %cr2
+    TMPL read_cr3, mov %cr3, %rax
+    TMPL write_cr3, mov %rdi, %cr3
+    TMPL read_cr4, mov %cr4, %rax
+    TMPL write_cr4, mov %rdi, %cr4
+    TMPL read_tsc, rdtsc; shl $32, %rdx; or %rdx, %rax
+    TMPL invlpg, invlpg (%rdi)
+    TMPL set_pte, mov %rsi, (%rdi)
+    .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,46 @@
+# rom/: the ROM the pvlink monitor publishes.  Freestanding and
+# position-independent: compiled -fPIC with hidden visibility, linked flat
+# at 0 by rom.ld, checked for absolute relocations, sealed by rom/pack.
+
+ROM_IMAGE := $(B)/rom/pvlink.rom
+ROM_CFLAGS := $(GUEST_CFLAGS) -fPIC -fvisibility=hidden -fno-jump-tables \
+              -I$(B)/rom -Irom
+ROM_OBJS := $(B)/rom/head.o $(B)/rom/console.o $(B)/rom/clock.o
+
+$(B)/rom/genops: $(B)/host/rom/genops.o
+	$(quiet) LD $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^
+$(B)/rom/ops.inc: $(B)/rom/genops
+	$(quiet) GEN $@
+	$(Q)$< > $@
+$(B)/rom/head.o: rom/head.S $(B)/rom/ops.inc
+	$(quiet) AS-ROM $@
+	$(Q)$(CC) $(ROM_CFLAGS) -c $< -o $@
+$(B)/rom/%.o: rom/%.c
+	$(quiet) CC-ROM $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ROM_CFLAGS) -c $< -o $@
+
+# Only PC-relative relocations may reach the image: an absolute one would
+# hold the link address (0), not the run-time address.
+$(B)/rom/rom.elf: $(ROM_OBJS) rom/rom.ld
+	$(quiet) LD-ROM $@
+	$(Q)readelf -rW $(ROM_OBJS) | awk '/^Relocation section/ { sec = $$3 } \
+		sec !~ /debug/ && / R_X86_64_(64|32|32S|16|8) / { print sec ": " $$0; bad = 1 } \
+		END { if (bad) { print "rom: absolute relocation in the ROM"; exit 1 } }' >&2
+	$(Q)$(LD) -nostdlib -static -T rom/rom.ld -o $@ $(ROM_OBJS)
+
+$(B)/rom/pack: $(B)/host/rom/pack.o $(LIBPVLCORE)
+	$(quiet) LD $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^
+
+$(ROM_IMAGE): $(B)/rom/rom.elf $(B)/rom/pack
+	$(quiet) PACK $@
+	$(Q)objcopy -O binary -j .rom $< $@.flat
+	$(Q)$(B)/rom/pack $@.flat $@
+
+rom: $(ROM_IMAGE)
+all: rom
+.PHONY: rom
