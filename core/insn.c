@@ -24,7 +24,6 @@ enum {
     BAD = 1 << 10, /* invalid in 64-bit mode, or not handled */
     GRP = 1 << 11, /* depends on ModRM: see group() */
     MR = 1 << 12,  /* ModRM names registers only, whatever its mod bits */
-    MAP2 = 1 << 13, /* set by opcode() on two-byte map groups */
 };
 
 /* clang-format off */
@@ -90,7 +89,7 @@ static int is_legacy_prefix(uint8_t b)
 struct dec {
     const uint8_t *p;
     size_t n, i;
-    int opsize, addrsize, rexw, lock;
+    int opsize, addrsize, rexw, rexr, rexb, lock;
 };
 
 static int take(struct dec *d, size_t k)
@@ -142,6 +141,11 @@ static size_t imm_size(const struct dec *d, uint16_t a)
     return k;
 }
 
+/* Where an opcode is: map 1 is one byte, 2 is 0F xx, 3 is 0F 38 / 0F 3A. */
+struct opc {
+    uint8_t map, op;
+};
+
 /*
  * The group opcodes whose meaning depends on ModRM.reg (and for C6/C7, the
  * whole ModRM): F6 /0,/1 and F7 /0,/1 (test) take an immediate; FE allows
@@ -150,17 +154,20 @@ static size_t imm_size(const struct dec *d, uint16_t a)
  * (C7 F8, a relative branch we refuse rather than follow).  In the
  * two-byte map, 0F 01 holds xend and the VMX/SVM entries, which transfer.
  */
-static uint16_t group(uint8_t op, uint8_t reg, uint8_t modrm_byte, uint16_t a)
+static uint16_t group2(uint8_t modrm_byte, uint16_t a)
 {
-    if (a & MAP2) { /* 0F 01: xend, vmlaunch, vmresume, vmrun transfer */
-        a &= (uint16_t)~MAP2;
-        switch (modrm_byte) {
-        case 0xc2: case 0xc3: case 0xd5: case 0xd8:
-            return a | ESC;
-        }
-        return a;
+    switch (modrm_byte) {
+    case 0xc2: case 0xc3: case 0xd5: case 0xd8: /* vmlaunch vmresume xend vmrun */
+        return a | ESC;
     }
-    switch (op) {
+    return a;
+}
+
+static uint16_t group(struct opc o, uint8_t reg, uint8_t modrm_byte, uint16_t a)
+{
+    if (o.map == 2)
+        return group2(modrm_byte, a);
+    switch (o.op) {
     case 0xf6:
         return reg < 2 ? a | I8 : a;
     case 0xf7:
@@ -200,45 +207,104 @@ static void classify(struct pvl_insn *out, const struct dec *d, uint16_t a)
 }
 
 /* Opcode, from the byte after prefixes and REX; returns its attributes. */
-static uint16_t opcode(struct dec *d, uint8_t *op)
+static uint16_t opcode(struct dec *d, struct opc *o)
 {
     if (d->i >= d->n)
         return BAD;
-    *op = d->p[d->i++];
-    if (*op != 0x0f)
-        return map1[*op];
+    o->map = 1, o->op = d->p[d->i++];
+    if (o->op != 0x0f)
+        return map1[o->op];
     if (d->i >= d->n)
         return BAD;
-    *op = d->p[d->i++];
-    if (*op == 0x38 || *op == 0x3a) {
+    o->map = 2, o->op = d->p[d->i++];
+    if (o->op == 0x38 || o->op == 0x3a) {
+        uint16_t a = map2[o->op]; /* M, or M | I8 for 0F 3A */
         if (d->i >= d->n)
             return BAD;
-        d->i++;
-        *op = 0; /* no group handling in the three-byte maps */
-        return map2[d->p[d->i - 2]];
+        o->map = 3, o->op = d->p[d->i++];
+        return a;
     }
-    uint16_t a = map2[*op];
-    *op = (*op == 0x01) ? 0x01 : 0; /* 0F 01 is the one two-byte group */
-    if (a & GRP)
-        a |= MAP2;
-    return a;
+    return map2[o->op];
+}
+
+/*
+ * Stack effects, for the template check: what push and pop forms do to RSP
+ * (8 bytes, 2 with 66), and whether the instruction names RSP itself: as a
+ * register-direct ModRM operand (rm = 4 without REX.B; reg = 4 without
+ * REX.R where reg is a register, not an opcode extension), as the register
+ * of 50+r, 90+r, B8+r, 0F C8+r (low bits 4 without REX.B), or by being
+ * enter or leave.  Over-approximate on purpose: a template has no business
+ * with RSP beyond balanced pushes and pops.
+ */
+static int reg_is_ext(struct opc o)
+{
+    uint8_t op = o.op;
+
+    if (o.map == 3)
+        return 0;
+    if (o.map == 2) /* also: reg is a control or debug register in 0F 20..23 */
+        return op <= 0x01 || op == 0x0d || (op >= 0x18 && op <= 0x23) ||
+               (op >= 0x71 && op <= 0x73) || op == 0xae || op == 0xba || op == 0xc7;
+    return (op >= 0x80 && op <= 0x83) || op == 0x8c || op == 0x8e || op == 0x8f ||
+           op == 0xc0 || op == 0xc1 ||
+           op == 0xc6 || op == 0xc7 || (op >= 0xd0 && op <= 0xd3) || op == 0xf6 ||
+           op == 0xf7 || op == 0xfe || op == 0xff;
+}
+
+static int8_t push_pop(const struct dec *d, struct opc o, uint8_t reg)
+{
+    int8_t w = d->opsize ? 2 : 8;
+    uint8_t op = o.op;
+
+    if (o.map == 3)
+        return 0;
+    if (o.map == 2)
+        return (op == 0xa0 || op == 0xa8) ? -w : (op == 0xa1 || op == 0xa9) ? w : 0;
+    if ((op >= 0x50 && op <= 0x57) || op == 0x68 || op == 0x6a || op == 0x9c ||
+        (op == 0xff && reg == 6))
+        return -w;
+    if ((op >= 0x58 && op <= 0x5f) || op == 0x9d || (op == 0x8f && reg == 0))
+        return w;
+    return 0;
+}
+
+static int names_rsp(const struct dec *d, struct opc o, int has_modrm, uint8_t mb)
+{
+    int low4 = (o.op & 7) == 4 && !d->rexb;
+
+    if (o.map == 1 && (o.op == 0xc8 || o.op == 0xc9))
+        return 1;
+    if (o.map == 1 && low4 &&
+        ((o.op >= 0x50 && o.op <= 0x5f) || (o.op >= 0x90 && o.op <= 0x97) ||
+         (o.op >= 0xb0 && o.op <= 0xbf)))
+        return 1; /* push/pop/xchg/mov-immediate on RSP (or SPL, AH) */
+    if (o.map == 2 && low4 && o.op >= 0xc8 && o.op <= 0xcf)
+        return 1; /* bswap */
+    if (!has_modrm)
+        return 0;
+    if ((mb >> 6) == 3 && (mb & 7) == 4 && !d->rexb)
+        return 1;
+    return ((mb >> 3) & 7) == 4 && !d->rexr && !reg_is_ext(o);
 }
 
 size_t pvl_insn_decode(const uint8_t *p, size_t n, struct pvl_insn *out)
 {
     struct dec d = {.p = p, .n = n > 15 ? 15 : n};
-    uint8_t op = 0, reg = 0, mb = 0;
+    struct opc o = {0, 0};
+    uint8_t reg = 0, mb = 0;
     uint16_t a;
 
-    out->len = 0, out->kind = PVL_INSN_PLAIN, out->riprel = 0, out->rel = 0;
+    *out = (struct pvl_insn){.kind = PVL_INSN_PLAIN};
     for (; d.i < d.n && is_legacy_prefix(p[d.i]); d.i++) {
         d.opsize |= p[d.i] == 0x66;
         d.addrsize |= p[d.i] == 0x67;
         d.lock |= p[d.i] == 0xf0;
     }
-    if (d.i < d.n && (p[d.i] & 0xf0) == 0x40)
-        d.rexw = (p[d.i++] & 8) != 0;
-    a = opcode(&d, &op);
+    if (d.i < d.n && (p[d.i] & 0xf0) == 0x40) {
+        d.rexw = (p[d.i] & 8) != 0, d.rexr = (p[d.i] & 4) != 0, d.rexb = (p[d.i] & 1) != 0;
+        d.i++;
+    }
+    a = opcode(&d, &o);
     if (a & BAD)
         return 0;
     if (a & M) {
@@ -246,8 +312,8 @@ size_t pvl_insn_decode(const uint8_t *p, size_t n, struct pvl_insn *out)
             mb = p[d.i];
         if (!modrm(&d, out, &reg, (a & MR) != 0))
             return 0;
-        if (a & GRP)
-            a = group(op, reg, mb, a);
+        if ((a & GRP) && o.map <= 2)
+            a = group(o, reg, mb, a);
         if (a & BAD)
             return 0;
     }
@@ -261,13 +327,25 @@ size_t pvl_insn_decode(const uint8_t *p, size_t n, struct pvl_insn *out)
     if (!take(&d, imm_size(&d, a) + ((a & R8) ? 1 : 0) + ((a & R32) ? 4 : 0)))
         return 0;
     classify(out, &d, a);
+    out->stack = push_pop(&d, o, reg);
+    if (o.map == 1 && o.op == 0xe8)
+        out->stack = -8; /* a call pushes its return address */
+    out->rsp = (uint8_t)names_rsp(&d, o, (a & M) != 0, mb);
     out->len = (uint8_t)d.i;
     return d.i;
 }
 
+/*
+ * A template runs in the middle of someone else's code: it may push and pop
+ * (pushfq; pop %rax) but must leave RSP as it found it.  The net effect is
+ * summed in program order, which is the run-time effect only without
+ * branches, so a template with both branches and stack operations is
+ * refused too.
+ */
 pvl_result pvl_tmpl_check(const uint8_t *t, size_t len, struct pvl_diag *diag)
 {
-    size_t off = 0;
+    size_t off = 0, branch_at = len, stack_at = len;
+    int64_t depth = 0;
     struct pvl_insn in;
 
     while (off < len) {
@@ -279,13 +357,21 @@ pvl_result pvl_tmpl_check(const uint8_t *t, size_t len, struct pvl_diag *diag)
             return pvl__fail(diag, PVL_E_TMPL_INDIRECT, "template", PVL_NOINDEX, off);
         if (in.riprel)
             return pvl__fail(diag, PVL_E_TMPL_RIPREL, "template", PVL_NOINDEX, off);
-        off += in.len;
+        if (in.rsp)
+            return pvl__fail(diag, PVL_E_TMPL_STACK, "template", PVL_NOINDEX, off);
         if (in.kind == PVL_INSN_REL) {
-            int64_t to = (int64_t)off + in.rel;
+            int64_t to = (int64_t)(off + in.len) + in.rel;
             if (to < 0 || (uint64_t)to > len)
-                return pvl__fail(diag, PVL_E_TMPL_BRANCH, "template", PVL_NOINDEX,
-                                 off - in.len);
+                return pvl__fail(diag, PVL_E_TMPL_BRANCH, "template", PVL_NOINDEX, off);
+            branch_at = branch_at < off ? branch_at : off;
         }
+        if (in.stack) {
+            depth += in.stack;
+            stack_at = stack_at < off ? stack_at : off;
+        }
+        off += in.len;
     }
+    if (depth != 0 || (branch_at < len && stack_at < len))
+        return pvl__fail(diag, PVL_E_TMPL_STACK, "template", PVL_NOINDEX, stack_at);
     return PVL_OK;
 }

@@ -21,6 +21,8 @@ struct pvl_insn {
     uint8_t len;
     uint8_t kind;   /* enum pvl_insn_kind */
     uint8_t riprel; /* has a RIP-relative memory operand */
+    uint8_t rsp;    /* names RSP as a register operand, or is enter/leave */
+    int8_t stack;   /* bytes pushed (< 0) or popped (> 0) by push/pop forms */
     int32_t rel;    /* displacement of a PVL_INSN_REL, from the end */
 };
 

@@ -41,11 +41,34 @@ static const struct pvl_iface_desc *site_desc(const struct pvl_link *l,
 }
 
 /*
+ * Descriptors already judged during one link: a table points at one or
+ * two descriptors thousands of times, and comparing names each time is
+ * most of the cost of reading a record.
+ */
+struct desc_cache {
+    const struct pvl_iface_desc *mine, *other;
+};
+
+/* Is (desc) one of (l->iface)'s?  1 yes, 0 another interface's. */
+static int desc_is_mine(const struct pvl_link *l, struct desc_cache *c,
+                        const struct pvl_iface_desc *desc)
+{
+    if (c && desc == c->mine)
+        return 1;
+    if (c && desc == c->other)
+        return 0;
+    int mine = pvl__name_is(desc->name, PVL_IFACE_NAME_MAX, l->iface->name);
+    if (c)
+        *(mine ? &c->mine : &c->other) = desc;
+    return mine;
+}
+
+/*
  * Validate record (i) and describe it in (si).  Everything that does not
  * depend on the interface is checked first, so that OTHER_IFACE means a
  * sound record of another interface.
  */
-static pvl_result read_site(const struct pvl_link *l, size_t i,
+static pvl_result read_site(const struct pvl_link *l, size_t i, struct desc_cache *c,
                             struct pvl_site_info *si)
 {
     const struct pvl_site *s = &l->sites[i];
@@ -69,7 +92,7 @@ static pvl_result read_site(const struct pvl_link *l, size_t i,
     if ((s->flags & PVL_SITE_NATIVE_CALL) &&
         (s->room < PVL_CALL_LEN || !in_object(l, rel_local(&s->target), 1)))
         return PVL_E_SITE_TARGET;
-    if (!pvl__name_is(desc->name, PVL_IFACE_NAME_MAX, l->iface->name))
+    if (!desc_is_mine(l, c, desc))
         return OTHER_IFACE;
     if (desc->major != l->iface->major)
         return PVL_E_SITE_VERSION;
@@ -177,25 +200,51 @@ static pvl_result emit(const struct pvl_link *l, const struct pvl_site_info *si,
     }
 }
 
-pvl_result pvl_plan_site(const struct pvl_link *l, size_t i,
-                         struct pvl_site_info *si, int *action,
-                         uint8_t out[PVL_ROOM_MAX])
+static pvl_result plan(const struct pvl_link *l, size_t i, struct desc_cache *c,
+                       struct pvl_site_info *si, int *action, uint8_t *out)
 {
     pvl_result r;
 
     *action = PVL_ACT_NATIVE;
-    if ((r = read_site(l, i, si)) != PVL_OK)
+    if ((r = read_site(l, i, c, si)) != PVL_OK)
         return r;
     if ((r = choose(l, si, action)) != PVL_OK)
         return r;
     return emit(l, si, *action, out);
 }
 
+pvl_result pvl_plan_site(const struct pvl_link *l, size_t i,
+                         struct pvl_site_info *si, int *action,
+                         uint8_t out[PVL_ROOM_MAX])
+{
+    return plan(l, i, NULL, si, action, out);
+}
+
+/* ------------------------------------------------------------------------
+ * Decisions.  With (scratch), pass 1 keeps each site's decision there, one
+ * 32-bit word per site: its index, its action, and whether it belongs to
+ * another interface.  Pass 2 writes from those words, so the policy is
+ * asked once per site and what is written is exactly what was checked.
+ * The words are also what overlap checking sorts, when it must.
+ */
+#define DEC_INDEX 0x0fffffffu
+#define DEC_ACTION_SHIFT 28
+#define DEC_OTHER 0x80000000u
+#define DEC_MAX_SITES DEC_INDEX
+
+static uint32_t dec_make(size_t i, int action, int other)
+{
+    return (uint32_t)i | (uint32_t)action << DEC_ACTION_SHIFT | (other ? DEC_OTHER : 0);
+}
+
+static size_t dec_index(uint32_t w) { return w & DEC_INDEX; }
+static int dec_action(uint32_t w) { return (int)((w >> DEC_ACTION_SHIFT) & 7); }
+
 /* ------------------------------------------------------------------------
  * Overlap checking, once every record is known to be sound.  Tables are
  * normally in address order (the assembler emits records in the order of
- * the code), so one linear pass usually settles it; otherwise sort indices
- * in (scratch), or compare all pairs.
+ * the code), so one linear pass usually settles it; otherwise sort the
+ * decision words in (scratch) by address, or compare all pairs.
  */
 
 static int overlaps(const struct pvl_site *a, const struct pvl_site *b)
@@ -212,13 +261,18 @@ static int is_sorted(const struct pvl_link *l)
     return 1;
 }
 
+static uintptr_t key(const struct pvl_site *s, uint32_t w)
+{
+    return site_local(&s[dec_index(w)]);
+}
+
 static void sift(const struct pvl_site *s, uint32_t *ix, size_t n, size_t i)
 {
     for (;;) {
         size_t c = 2 * i + 1, m = i;
-        if (c < n && site_local(&s[ix[c]]) > site_local(&s[ix[m]]))
+        if (c < n && key(s, ix[c]) > key(s, ix[m]))
             m = c;
-        if (c + 1 < n && site_local(&s[ix[c + 1]]) > site_local(&s[ix[m]]))
+        if (c + 1 < n && key(s, ix[c + 1]) > key(s, ix[m]))
             m = c + 1;
         if (m == i)
             return;
@@ -243,6 +297,7 @@ static void heap_sort(const struct pvl_site *s, uint32_t *ix, size_t n)
 static int find_overlap(const struct pvl_link *l, size_t *bad)
 {
     const struct pvl_site *s = l->sites;
+    uint32_t *w = l->scratch;
     size_t n = l->nsites;
 
     if (is_sorted(l)) {
@@ -251,13 +306,11 @@ static int find_overlap(const struct pvl_link *l, size_t *bad)
                 return *bad = i, 1;
         return 0;
     }
-    if (l->scratch) {
-        for (size_t i = 0; i < n; i++)
-            l->scratch[i] = (uint32_t)i;
-        heap_sort(s, l->scratch, n);
+    if (w) {
+        heap_sort(s, w, n);
         for (size_t k = 1; k < n; k++)
-            if (overlaps(&s[l->scratch[k - 1]], &s[l->scratch[k]]))
-                return *bad = l->scratch[k], 1;
+            if (overlaps(&s[dec_index(w[k - 1])], &s[dec_index(w[k])]))
+                return *bad = dec_index(w[k]), 1;
         return 0;
     }
     for (size_t i = 0; i < n; i++)
@@ -285,7 +338,8 @@ static pvl_result check_request(const struct pvl_link *l)
 {
     uintptr_t t = (uintptr_t)l->sites;
 
-    if (!l->iface || l->lo >= l->hi || (l->nsites && !l->sites))
+    if (!l->iface || l->lo >= l->hi || (l->nsites && !l->sites) ||
+        (l->policy && !l->scratch) || l->nsites > DEC_MAX_SITES)
         return pvl__fail(l->diag, PVL_E_ARG, "request", PVL_NOINDEX, 0);
     if (l->nsites > (l->hi - l->lo) / sizeof(struct pvl_site) || t % 4 ||
         (l->nsites && !in_object(l, t, l->nsites * sizeof(struct pvl_site))))
@@ -297,21 +351,24 @@ static pvl_result check_request(const struct pvl_link *l)
     return PVL_OK;
 }
 
-/* Pass 1: plan every site and record refusals. */
+/* Pass 1: plan every site, record refusals, keep decisions in scratch. */
 static void plan_all(const struct pvl_link *l, struct pvl_report *rep)
 {
+    struct desc_cache c = {0, 0};
     uint8_t buf[PVL_ROOM_MAX];
 
     for (size_t i = 0; i < l->nsites; i++) {
         struct pvl_site_info si;
         int action;
-        pvl_result r = pvl_plan_site(l, i, &si, &action, buf);
+        pvl_result r = plan(l, i, &c, &si, &action, buf);
         if (r == OTHER_IFACE)
             rep->nother++;
         else if (r != PVL_OK)
             refuse(rep, &si, action, r);
         else
             rep->count[action]++;
+        if (l->scratch)
+            l->scratch[i] = dec_make(i, action, r == OTHER_IFACE);
     }
 }
 
@@ -323,24 +380,43 @@ static pvl_result default_write(void *ctx, const struct pvl_site_info *si,
     return pvl__same(si->local, src, n) ? PVL_OK : PVL_E_VERIFY;
 }
 
+/* The bytes for site (i): the decision pass 1 kept (from scratch), or
+ * planned again when there is no policy to ask twice.  OTHER_IFACE for a
+ * site that is not ours. */
+static pvl_result replan(const struct pvl_link *l, size_t k, struct desc_cache *c,
+                         struct pvl_site_info *si, uint8_t *buf)
+{
+    pvl_result r;
+    int action;
+
+    if (!l->scratch)
+        return plan(l, k, c, si, &action, buf);
+    uint32_t w = l->scratch[k];
+    if (w & DEC_OTHER)
+        return OTHER_IFACE;
+    if ((r = read_site(l, dec_index(w), c, si)) != PVL_OK)
+        return r;
+    return emit(l, si, dec_action(w), buf);
+}
+
 /* Pass 2: every site planned cleanly; write those that change. */
 static pvl_result write_all(const struct pvl_link *l, struct pvl_report *rep)
 {
+    struct desc_cache c = {0, 0};
     uint8_t buf[PVL_ROOM_MAX];
     pvl_write_fn wr = l->write ? l->write : default_write;
 
-    for (size_t i = 0; i < l->nsites; i++) {
+    for (size_t k = 0; k < l->nsites; k++) {
         struct pvl_site_info si;
-        int action;
-        pvl_result r = pvl_plan_site(l, i, &si, &action, buf);
+        pvl_result r = replan(l, k, &c, &si, buf);
         if (r == OTHER_IFACE)
             continue;
         if (r != PVL_OK) /* the table changed under us */
-            return pvl__fail(l->diag, r, "site", (uint32_t)i, si.addr);
+            return pvl__fail(l->diag, r, "site", si.index, si.addr);
         if (pvl__same(si.local, buf, si.room))
             continue;
         if ((r = wr(l->write_ctx, &si, buf, si.room)) != PVL_OK)
-            return pvl__fail(l->diag, r, "site", (uint32_t)i, si.addr);
+            return pvl__fail(l->diag, r, "site", si.index, si.addr);
         rep->nchanged++;
     }
     return PVL_OK;

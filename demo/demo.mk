@@ -8,8 +8,13 @@ $(DEMO_INPROC): $(B)/host/demo/inproc.o $(B)/host/runtime/image.o \
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^
 
 all: $(DEMO_INPROC)
-demo: $(DEMO_INPROC)
+demo-inproc: $(DEMO_INPROC)
 	$(Q)$(DEMO_INPROC)
-.PHONY: demo
+
+# The README's demonstration: the reference kernel under pvlink-run,
+# exits native vs linked for each workload.
+demo: $(PVLINK_RUN) $(GUEST_KERNEL)
+	$(Q)demo/system.sh $(PVLINK_RUN) $(GUEST_KERNEL)
+.PHONY: demo demo-inproc
 CHECKS += "tests/check-exit.sh demo-inproc $(DEMO_INPROC)"
 

@@ -5,6 +5,7 @@
  * request is copied out once (the guest cannot change it under us: its
  * one vCPU is stopped).  Results go back in (ret).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -57,18 +58,30 @@ static int64_t (*const handlers[])(struct mon_vm *, const struct pvl_hcall *) = 
 };
 #define NHANDLERS (sizeof handlers / sizeof handlers[0])
 
+/* Store (ret) in the request's header, which may be misaligned. */
+static void answer(uint8_t *hdr, int32_t ret)
+{
+    memcpy(hdr + offsetof(struct pvl_hcall, ret), &ret, sizeof ret);
+}
+
 void mon_hcall(struct mon_vm *vm, uint64_t gpa)
 {
-    struct pvl_hcall *slot = mon_gpa(vm, gpa, sizeof *slot);
+    uint8_t *hdr = mon_gpa(vm, gpa, offsetof(struct pvl_hcall, args));
     struct pvl_hcall h;
     int64_t ret;
 
-    if (!slot || gpa % 8) { /* nowhere to put an answer: count it */
+    if (!hdr) { /* not even {nr, ret} in RAM: nowhere to answer */
         vm->st.hcall_errors++;
         vm->st.hcall[0]++;
         return;
     }
-    memcpy(&h, slot, sizeof h);
+    if (gpa % 8 || !mon_gpa(vm, gpa, sizeof h)) { /* misaligned or past RAM */
+        vm->st.hcall_errors++;
+        vm->st.hcall[0]++;
+        answer(hdr, -PVL_HV_EINVAL);
+        return;
+    }
+    memcpy(&h, hdr, sizeof h);
     if (h.nr >= NHANDLERS || !handlers[h.nr]) {
         vm->st.hcall[0]++;
         vm->st.hcall_errors++;
@@ -79,5 +92,5 @@ void mon_hcall(struct mon_vm *vm, uint64_t gpa)
         if (ret < 0)
             vm->st.hcall_errors++;
     }
-    slot->ret = (int32_t)ret;
+    answer(hdr, (int32_t)ret);
 }

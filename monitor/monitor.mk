@@ -33,7 +33,7 @@ $(MON_TEST): $(B)/host/tests/monitor/test_monitor.o $(T_HARNESS) $(LIBPVLCORE)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^
 
-TEST_BINS += $(MON_TEST) $(MON_GUESTS) $(PVLINK_RUN)
+TEST_BINS += $(MON_TEST) $(MON_GUESTS) $(PVLINK_RUN) $(GUEST_KERNEL)
 CHECKS += "mkdir -p $(B)/tmp/monitor && MON_RUN=$(PVLINK_RUN) MON_TINY=$(B)/tests/monitor/tiny \
 	MON_FAULT=$(B)/tests/monitor/fault MON_HANG=$(B)/tests/monitor/hang MON_ROM=$(ROM_IMAGE) \
-	MON_TMP=$(B)/tmp/monitor $(MON_TEST)"
+	MON_TMP=$(B)/tmp/monitor MON_KERNEL=$(GUEST_KERNEL) $(MON_TEST)"

@@ -91,26 +91,48 @@ table_end:
     .error "the ROM table must have one entry per operation"
     .endif
 
-/* Templates: the instructions themselves, with nothing around them. */
-.macro TMPL name, insns:vararg
-t_\name: \insns
-t_\name\()_end:
-.endm
-    TMPL cli, cli
-    TMPL sti, sti
-    TMPL save_fl, pushfq; pop %rax
-    TMPL restore_fl, push %rdi; popfq
-    TMPL safe_halt, sti; hlt
-    TMPL halt, hlt
-    TMPL read_cr0, mov %cr0, %rax
-    TMPL write_cr0, mov %rdi, %cr0
-    TMPL read_cr2, mov %cr2, %rax
-    TMPL write_cr2, mov %rdi, %cr2
-    TMPL read_cr3, mov %cr3, %rax
-    TMPL write_cr3, mov %rdi, %cr3
-    TMPL read_cr4, mov %cr4, %rax
-    TMPL write_cr4, mov %rdi, %cr4
-    TMPL read_tsc, rdtsc; shl $32, %rdx; or %rdx, %rax
-    TMPL invlpg, invlpg (%rdi)
-    TMPL set_pte, mov %rsi, (%rdi)
+/*
+ * Templates: the instructions themselves, with nothing around them, one
+ * instruction per line (a ";" would end a macro argument, so no macro).
+ */
+t_cli:          cli
+t_cli_end:
+t_sti:          sti
+t_sti_end:
+t_save_fl:      pushfq
+                pop %rax
+t_save_fl_end:
+t_restore_fl:   push %rdi
+                popfq
+t_restore_fl_end:
+t_safe_halt:    sti
+                hlt
+t_safe_halt_end:
+t_halt:         hlt
+t_halt_end:
+t_read_cr0:     mov %cr0, %rax
+t_read_cr0_end:
+t_write_cr0:    mov %rdi, %cr0
+t_write_cr0_end:
+t_read_cr2:     mov %cr2, %rax
+t_read_cr2_end:
+t_write_cr2:    mov %rdi, %cr2
+t_write_cr2_end:
+t_read_cr3:     mov %cr3, %rax
+t_read_cr3_end:
+t_write_cr3:    mov %rdi, %cr3
+t_write_cr3_end:
+t_read_cr4:     mov %cr4, %rax
+t_read_cr4_end:
+t_write_cr4:    mov %rdi, %cr4
+t_write_cr4_end:
+t_read_tsc:     rdtsc
+                shl $32, %rdx
+                or %rdx, %rax
+t_read_tsc_end:
+t_invlpg:       invlpg (%rdi)
+t_invlpg_end:
+t_set_pte:      mov %rsi, (%rdi)
+t_set_pte_end:
+
     .section .note.GNU-stack, "", @progbits

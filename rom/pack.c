@@ -14,10 +14,10 @@ static uint8_t *slurp(const char *path, size_t *len)
     static uint8_t buf[1 << 20];
 
     if (!f)
-        err(1, "pack: %s", path);
+        err(1, "%s", path);
     *len = fread(buf, 1, sizeof buf, f);
     if (ferror(f) || !feof(f))
-        errx(1, "pack: %s: unreadable or larger than 1 MiB", path);
+        errx(1, "%s: unreadable or larger than 1 MiB", path);
     fclose(f);
     return buf;
 }
@@ -34,13 +34,13 @@ int main(int argc, char **argv)
         errx(2, "usage: pack IN OUT");
     uint8_t *img = slurp(argv[1], &len);
     if (pvl_rom_seal(img, len) != PVL_OK)
-        errx(1, "pack: %s: size field does not match the file (%zu bytes)", argv[1], len);
+        errx(1, "%s: size field does not match the file (%zu bytes)", argv[1], len);
     if (pvl_rom_load(img, len, 0xc0000, &pvl_kernel_iface, impl, &env, &d) != PVL_OK) {
         pvl_diag_format(&d, msg, sizeof msg);
-        errx(1, "pack: %s: %s", argv[1], msg);
+        errx(1, "%s: %s", argv[1], msg);
     }
     FILE *f = fopen(argv[2], "wb");
     if (!f || fwrite(img, 1, len, f) != len || fclose(f) != 0)
-        err(1, "pack: %s", argv[2]);
+        err(1, "%s", argv[2]);
     return 0;
 }

@@ -210,6 +210,36 @@ static void writer_sees_only_changes(void)
     fx_free(&f);
 }
 
+/* A policy that answers differently every time it is asked: inline, then
+ * an unknown action.  Asked once per site, it cannot make the linker write
+ * what it did not check. */
+static int fickle_policy(void *ctx, const struct pvl_site_info *si, int proposed)
+{
+    int *calls = ctx;
+    (void)si, (void)proposed;
+    return (*calls)++ < 3 ? PVL_ACT_NATIVE : 7;
+}
+
+static void policy_asked_once(void)
+{
+    struct fx f;
+    struct fx_env e;
+    uint32_t scratch[3];
+    int calls = 0;
+
+    setup(&f, &e);
+    struct pvl_link l = fx_request(&f, &e.env);
+    l.policy = fickle_policy, l.policy_ctx = &calls, l.scratch = scratch;
+    uint8_t *before = snapshot(&f);
+    CHECK_EQ(pvl_link(&l), PVL_OK);
+    CHECK_EQ(calls, 3); /* once per site, not once per pass */
+    CHECK(memcmp(before, f.mem, FX_SIZE) == 0); /* all native: unchanged */
+    CHECK_EQ(pvl_link(&l), PVL_E_REFUSED); /* now it answers 7 */
+    CHECK_EQ(calls, 6);
+    free(before);
+    fx_free(&f);
+}
+
 static void dry_run_writes_nothing(void)
 {
     struct fx f;
@@ -247,10 +277,14 @@ static void bad_requests(void)
     CHECK_EQ(pvl_link(&l), PVL_E_SITE_TABLE); /* misaligned */
     l.sites = (const struct pvl_site *)(f.mem + FX_SIZE - 24);
     CHECK_EQ(pvl_link(&l), PVL_E_SITE_TABLE); /* runs past the object */
-    l.sites = f.sites, l.nsites = (size_t)-1 / 8;
-    CHECK_EQ(pvl_link(&l), PVL_E_SITE_TABLE); /* count overflows */
+    l.sites = f.sites, l.nsites = 0x100000;
+    CHECK_EQ(pvl_link(&l), PVL_E_SITE_TABLE); /* more records than the object holds */
+    l.nsites = (size_t)-1 / 8;
+    CHECK_EQ(pvl_link(&l), PVL_E_ARG); /* past 2^28 - 1 sites */
     l.nsites = 3, l.iface = NULL;
     CHECK_EQ(pvl_link(&l), PVL_E_ARG);
+    l.iface = &fx_iface, l.policy = fickle_policy;
+    CHECK_EQ(pvl_link(&l), PVL_E_ARG); /* a policy needs scratch */
     CHECK(memcmp(before, f.mem, FX_SIZE) == 0);
     free(before);
     fx_free(&f);
@@ -258,4 +292,5 @@ static void bad_requests(void)
 
 T_CASES(T(links_and_reports), T(relink_and_unlink_exact), T(refusal_is_all_or_nothing),
         T(overlapping_sites_refused), T(unsorted_without_overlap),
-        T(writer_sees_only_changes), T(dry_run_writes_nothing), T(bad_requests))
+        T(writer_sees_only_changes), T(policy_asked_once), T(dry_run_writes_nothing),
+        T(bad_requests))

@@ -144,6 +144,7 @@ static void run_row(const struct row *r)
     struct fx_env e;
     struct pvl_site_info si;
     uint8_t out[PVL_ROOM_MAX], want[PVL_ROOM_MAX], *before;
+    uint32_t scratch[1];
     int action, pol = r->policy;
 
     fx_init(&f);
@@ -159,7 +160,7 @@ static void run_row(const struct row *r)
     struct pvl_link l = fx_request(&f, r->unlink ? NULL : &e.env);
     l.flags = r->lflags;
     if (pol >= 0)
-        l.policy = fixed_policy, l.policy_ctx = &pol;
+        l.policy = fixed_policy, l.policy_ctx = &pol, l.scratch = scratch;
 
     pvl_result got = pvl_plan_site(&l, 0, &si, &action, out);
     if (got != r->want)

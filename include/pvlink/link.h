@@ -41,6 +41,7 @@
  X(E_TMPL_RET,       "template returns")                                     \
  X(E_TMPL_INDIRECT,  "template has an indirect, far or system branch")       \
  X(E_TMPL_RIPREL,    "template uses RIP-relative addressing")                \
+ X(E_TMPL_STACK,     "template moves the stack pointer other than by balanced push and pop") \
  X(E_SITE_TABLE,     "site table is misaligned or outside the object")       \
  X(E_SITE_BOUNDS,    "site lies outside the object")                         \
  X(E_SITE_ROOM,      "site room is 0 or larger than PVL_ROOM_MAX")           \
@@ -169,8 +170,9 @@ pvl_result pvl_rom_load(const void *img, size_t len, uint64_t load_addr,
  * Check that (len) bytes at (t) are safe to copy into a site: every
  * instruction decodes, relative branches stay inside the template (a branch
  * to its end is allowed), and there is no return, indirect, far or system
- * branch and no RIP-relative operand.  (diag->value) is the byte offset of
- * the offending instruction.
+ * branch and no RIP-relative operand; RSP changes only through pushes and
+ * pops that balance, in a template without branches.  (diag->value) is the
+ * byte offset of the offending instruction.
  */
 pvl_result pvl_tmpl_check(const uint8_t *t, size_t len, struct pvl_diag *diag);
 
@@ -242,8 +244,13 @@ struct pvl_report {
  * they refer to must lie in [lo, hi), the object as mapped here.  Run-time
  * addresses are local addresses plus (bias) (0 when linking the running
  * image).  (env) NULL means unlink: every site of (iface) back to its
- * original bytes.  (scratch), if not NULL, holds nsites entries and lets
- * overlap checking sort an unsorted table in O(n log n).
+ * original bytes.
+ *
+ * (scratch) is caller storage for (nsites) words, required with a
+ * (policy): the linker asks the policy once per site and keeps the answer
+ * there, so that what it writes is exactly what it checked.  It also lets
+ * overlap checking sort an unsorted table in O(n log n) instead of
+ * comparing all pairs.  At most 2^28 - 1 sites per request.
  */
 struct pvl_link {
     const struct pvl_site *sites;

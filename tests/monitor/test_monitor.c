@@ -5,7 +5,8 @@
  *
  * Paths come from the environment (set by monitor/monitor.mk):
  *   MON_RUN (pvlink-run), MON_TINY, MON_FAULT, MON_HANG (test guests),
- *   MON_ROM (the built-in ROM image, as a file), MON_TMP (scratch dir).
+ *   MON_ROM (the built-in ROM image, as a file), MON_TMP (scratch dir),
+ *   MON_KERNEL (the reference kernel).
  * Skips, with the reason, only when /dev/kvm is missing.
  */
 #include <elf.h>
@@ -354,5 +355,198 @@ static void policies_checked(void)
     expect(&r, 65, "offers no call entry for cpuid", "call without entry", __LINE__);
 }
 
+/* ------------------------------------------------------------------------
+ * The reference kernel under pvlink-run.
+ */
+
+/* The number after (key) in (s), or -1. */
+static long after(const char *s, const char *key)
+{
+    const char *p = strstr(s, key);
+    return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+static long json_num(const char *path, const char *key)
+{
+    char buf[8192], k[64];
+    slurp(path, buf, sizeof buf);
+    snprintf(k, sizeof k, "\"%s\": ", key);
+    return after(buf, k);
+}
+
+/*
+ * What linking the kernel against the built-in ROM must give, computed on
+ * the host: the kernel's loaded image and site table, a dry run of the
+ * same core.  (count) gets sites by action.
+ */
+static int predict(uint32_t count[PVL_NACTIONS])
+{
+    static uint8_t file[4 << 20], img[4 << 20], rom[65536];
+    size_t n = load(env("MON_KERNEL"), file, sizeof file), rn = load(env("MON_ROM"), rom, sizeof rom);
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)file;
+    const Elf64_Phdr *ph = (const Elf64_Phdr *)(file + eh->e_phoff);
+    const Elf64_Shdr *sh = (const Elf64_Shdr *)(file + eh->e_shoff);
+    const char *names = (const char *)file + sh[eh->e_shstrndx].sh_offset;
+    uint64_t base = UINT64_MAX, top = 0;
+    struct pvl_impl impl[64];
+    struct pvl_env envr;
+    struct pvl_report rep = {0};
+
+    if (n < sizeof *eh || !rn)
+        return -1;
+    for (int i = 0; i < eh->e_phnum; i++)
+        if (ph[i].p_type == PT_LOAD) {
+            base = ph[i].p_vaddr < base ? ph[i].p_vaddr : base;
+            top = ph[i].p_vaddr + ph[i].p_memsz > top ? ph[i].p_vaddr + ph[i].p_memsz : top;
+        }
+    if (top - base > sizeof img)
+        return -1;
+    for (int i = 0; i < eh->e_phnum; i++)
+        if (ph[i].p_type == PT_LOAD)
+            memcpy(img + ph[i].p_vaddr - base, file + ph[i].p_offset, ph[i].p_filesz);
+    for (int i = 0; i < eh->e_shnum; i++) {
+        if (strcmp(names + sh[i].sh_name, "pvlink_sites"))
+            continue;
+        struct pvl_link l = {.sites = (const struct pvl_site *)(img + sh[i].sh_addr - base),
+                             .nsites = sh[i].sh_size / sizeof(struct pvl_site),
+                             .lo = (uintptr_t)img, .hi = (uintptr_t)img + (top - base),
+                             .bias = (int64_t)base - (int64_t)(uintptr_t)img,
+                             .iface = &pvl_kernel_iface, .env = &envr,
+                             .flags = PVL_LINK_DRY_RUN, .report = &rep};
+        if (pvl_rom_load(rom, rn, 0xc0000, &pvl_kernel_iface, impl, &envr, NULL) != PVL_OK ||
+            pvl_link(&l) != PVL_OK)
+            return -1;
+        memcpy(count, rep.count, sizeof rep.count);
+        return (int)rep.nsites;
+    }
+    return -1;
+}
+
+static void check_report(const struct res *r, const char *when, int line)
+{
+    uint32_t want[PVL_NACTIONS];
+    char key[64];
+    int nsites = predict(want);
+    const char *p;
+
+    snprintf(key, sizeof key, "pvlink: linked at %s: ", when);
+    if (nsites <= 0 || !(p = strstr(r->out, key))) {
+        t_fail(__FILE__, line, "no \"%s\" line (predicted %d sites)", key, nsites);
+        return;
+    }
+    if (after(p, "sites: native ") != (long)want[PVL_ACT_NATIVE] ||
+        after(p, ", inline ") != (long)want[PVL_ACT_INLINE] ||
+        after(p, ", call ") != (long)want[PVL_ACT_CALL] || after(p, ", nop ") != (long)want[PVL_ACT_NOP] ||
+        after(p, "0xc0000: ") != nsites)
+        t_fail(__FILE__, line, "report %.120s; predicted %d sites: native %u, inline %u, call %u, nop %u",
+               p, nsites, want[0], want[1], want[2], want[3]);
+    CHECK(want[PVL_ACT_CALL] > 0 && want[PVL_ACT_INLINE] > 0 && want[PVL_ACT_NOP] > 0);
+}
+
+static void kernel_selftest(void)
+{
+    struct res r;
+
+    if (!have_kvm())
+        return;
+    RUN(&r, "--timeout", "120", env("MON_KERNEL"), "--", "selftest");
+    expect(&r, 0, NULL, "selftest with the ROM", __LINE__);
+    CHECK(strstr(r.out, "\nSUCCESS\n") != NULL);
+    check_report(&r, "boot", __LINE__);
+
+    RUN(&r, "--timeout", "120", "--no-rom", env("MON_KERNEL"), "--", "selftest");
+    expect(&r, 0, NULL, "selftest --no-rom", __LINE__);
+    CHECK(strstr(r.out, "\nSUCCESS\n") != NULL);
+    CHECK(after(r.out, "pvlink: no ROM, ") > 0);
+    CHECK(strstr(r.out, "pvlink: linked") == NULL);
+
+    RUN(&r, "--timeout", "120", "--late-link", env("MON_KERNEL"), "--", "selftest");
+    expect(&r, 0, NULL, "selftest --late-link", __LINE__);
+    CHECK(strstr(r.out, "for late linking") != NULL);
+    CHECK(strstr(r.out, "selftest: page faults ok\n") != NULL);          /* native */
+    CHECK(strstr(r.out, "selftest: page faults ok (linked late)\n") != NULL); /* linked */
+    CHECK(strstr(r.out, "\nSUCCESS\n") != NULL);
+    check_report(&r, "midpoint", __LINE__);
+}
+
+/* The lines a log run printed, without the boot and link reports and the
+ * cycle count, which differ between native and linked runs. */
+static void log_lines(const char *out, char *dst, size_t n)
+{
+    size_t k = 0;
+    for (const char *p = out; *p && k + 1 < n;) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p + 1) : strlen(p);
+        if (!strncmp(p, "log 0", 5) && k + len < n)
+            memcpy(dst + k, p, len), k += len;
+        p += len;
+    }
+    dst[k] = 0;
+}
+
+static void log_exits(void)
+{
+    struct res r;
+    char nj[512], lj[512], pj[512];
+    static char native_lines[8192], rom_lines[8192];
+
+    if (!have_kvm())
+        return;
+    snprintf(nj, sizeof nj, "%s/log-native.json", env("MON_TMP"));
+    snprintf(lj, sizeof lj, "%s/log-rom.json", env("MON_TMP"));
+    snprintf(pj, sizeof pj, "%s/log-policy.json", env("MON_TMP"));
+    RUN(&r, "--timeout", "120", "--no-rom", "--stats-json", nj, env("MON_KERNEL"), "--", "log", "20");
+    expect(&r, 0, NULL, "log native", __LINE__);
+    log_lines(r.out, native_lines, sizeof native_lines);
+    RUN(&r, "--timeout", "120", "--stats-json", lj, env("MON_KERNEL"), "--", "log", "20");
+    expect(&r, 0, NULL, "log linked", __LINE__);
+    log_lines(r.out, rom_lines, sizeof rom_lines);
+    long native = json_num(nj, "user_exits"), rom = json_num(lj, "user_exits");
+    printf("  log 20: %ld exits native, %ld with the ROM\n", native, rom);
+    CHECK(native > 0 && rom > 0 && rom * 50 <= native);
+    CHECK(strlen(native_lines) == 20 * 64 && strcmp(native_lines, rom_lines) == 0);
+    /* the console is what makes the difference: keep it native, lose it */
+    RUN(&r, "--timeout", "120", "--policy", "console_write=native", "--stats-json", pj,
+        env("MON_KERNEL"), "--", "log", "20");
+    expect(&r, 0, NULL, "log with console_write=native", __LINE__);
+    CHECK(json_num(pj, "user_exits") * 2 > native);
+}
+
+static void clock_exits(void)
+{
+    struct res r;
+    char a[512], b[512];
+
+    if (!have_kvm())
+        return;
+    snprintf(a, sizeof a, "%s/clock-10.json", env("MON_TMP"));
+    snprintf(b, sizeof b, "%s/clock-500.json", env("MON_TMP"));
+    RUN(&r, "--timeout", "120", "--stats-json", a, env("MON_KERNEL"), "--", "clock", "10");
+    expect(&r, 0, NULL, "clock 10", __LINE__);
+    RUN(&r, "--timeout", "120", "--stats-json", b, env("MON_KERNEL"), "--", "clock", "500");
+    expect(&r, 0, NULL, "clock 500", __LINE__);
+    /* 490 more clock reads, not one more exit to the monitor or hypercall */
+    CHECK(json_num(a, "user_exits") > 0);
+    CHECK_EQ(json_num(b, "user_exits"), json_num(a, "user_exits"));
+    CHECK_EQ(json_num(b, "puts"), json_num(a, "puts"));
+}
+
+static void hypercall_fuzz(void)
+{
+    struct res r;
+    char j[512];
+
+    if (!have_kvm())
+        return;
+    snprintf(j, sizeof j, "%s/hcfuzz.json", env("MON_TMP"));
+    RUN(&r, "--timeout", "120", "--stats-json", j, env("MON_KERNEL"), "--", "hcfuzz");
+    expect(&r, 0, NULL, "hcfuzz", __LINE__);
+    CHECK(strstr(r.out, "\nSUCCESS\n") != NULL);
+    CHECK(strstr(r.out, "FAIL") == NULL);
+    CHECK_EQ(json_num(j, "hypercall_errors"), 8); /* each malformed request, counted */
+    CHECK_EQ(json_num(j, "unknown"), 5);          /* bad numbers and unanswerable ones */
+}
+
 T_CASES(T(tiny_boots), T(guest_failures), T(usage_errors), T(bad_kernels_refused),
-        T(bad_roms_refused), T(policies_checked))
+        T(bad_roms_refused), T(policies_checked), T(kernel_selftest), T(log_exits),
+        T(clock_exits), T(hypercall_fuzz))

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# tests/guest/qemu.sh KERNEL MKROM: boot the reference kernel under QEMU
+# TCG and check what it prints and how it exits.  Prints PASS/FAIL/SKIP
+# lines for tests/run.sh; a failed case shows the console output.
+#
+# QEMU's isa-debug-exit turns the kernel's exit code v into the status
+# (v << 1) | 1: 1 for success, 3 for a failed check or a bad command line.
+#
+# Machines: q35 (SeaBIOS runs first and sets the local APIC up) and
+# microvm (qboot, no such setup; it also leaves the option-ROM area as
+# -device loader wrote it, so the ROM tests use it: SeaBIOS shadows
+# 0xc0000-0xfffff with RAM and hides anything loaded there).
+set -u
+KERNEL=$1
+MKROM=$2
+P=guest-qemu
+QEMU=qemu-system-x86_64
+ROM_ADDR=0xd0000
+
+if ! command -v "$QEMU" >/dev/null 2>&1; then
+    echo "SKIP $P:all: $QEMU is not installed (Debian: qemu-system-x86)"
+    exit 0
+fi
+for f in "$KERNEL" "$MKROM"; do
+    if [ ! -x "$f" ] && [ ! -f "$f" ]; then
+        echo "FAIL $P:setup: $f is missing (make B=... all)"
+        exit 1
+    fi
+done
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+MICROVM=microvm,pit=on,pic=on
+
+# boot MACHINE CMDLINE [QEMU ARGS...]: sets $out (console) and $status.
+boot() {
+    local machine=$1 append=$2
+    shift 2
+    out=$(timeout 60 "$QEMU" -machine "$machine" -accel tcg -cpu max -m 128 \
+        -display none -serial stdio -no-reboot \
+        -device isa-debug-exit,iobase=0x501,iosize=2 "$@" \
+        -kernel "$KERNEL" -append "$append" </dev/null 2>"$tmp/stderr")
+    status=$?
+}
+
+failed=0
+# check NAME WANT_STATUS REGEX...: every extended regex must match a
+# whole line of the console output.
+check() {
+    local name=$1 want=$2 re why=""
+    shift 2
+    [ "$status" -eq "$want" ] || why="exit status $status, expected $want"
+    for re in "$@"; do
+        [ -n "$why" ] && break
+        grep -Eq -- "^($re)\$" <<<"$out" || why="no line matching /^$re\$/"
+    done
+    if [ -z "$why" ]; then
+        echo "PASS $P:$name"
+        return 0
+    fi
+    echo "FAIL $P:$name: $why"
+    sed 's/^/    | /' <<<"$out"
+    sed 's/^/    stderr| /' "$tmp/stderr"
+    failed=1
+    return 1
+}
+
+NATIVE='pvlink: no ROM, [1-9][0-9]* sites native'
+
+# ---- self-test on both machines ----------------------------------------
+boot q35 selftest
+check selftest_q35 1 "$NATIVE" SUCCESS
+boot "$MICROVM" selftest
+check selftest_microvm 1 "$NATIVE" SUCCESS
+
+# ---- workloads -----------------------------------------------------------
+boot "$MICROVM" "irq 1000"
+check work_irq 1 "irq: 1000 save_fl/irq_disable/restore_fl sequences, [0-9]+ cycles"
+boot "$MICROVM" "mmu 100"
+check work_mmu 1 "mmu: 100 pages mapped, touched and unmapped, [0-9]+ cycles"
+boot "$MICROVM" "clock 100"
+check work_clock 1 "clock: 100 clock reads, [0-9]+ cycles"
+boot "$MICROVM" "io 100"
+check work_io 1 "io: 100 port writes \(io_delay, port 0x80\), [0-9]+ cycles"
+boot q35 "log 3"
+if check work_log 1 "log: 3 lines of 64 bytes written, [0-9]+ cycles" \
+    "log 0000000[0-2] [a-z]{50}"; then
+    n=$(grep -cE '^log 0000000[0-2] [a-z]{50}$' <<<"$out")
+    [ "$n" -eq 3 ] || { echo "FAIL $P:work_log: $n log lines, expected 3"; failed=1; }
+fi
+
+# ---- command line errors and hcfuzz without a monitor --------------------
+boot "$MICROVM" "irq 12x"
+check cmdline_bad_number 3 'cmdline: irq: N "12x" must be a decimal number from 1 to [0-9]+'
+boot "$MICROVM" "frobnicate"
+check cmdline_unknown 3 'cmdline "frobnicate": unknown command; expected: .*'
+boot "$MICROVM" hcfuzz
+check hcfuzz_no_monitor 1 "SKIP hcfuzz: no pvlink monitor"
+
+# ---- an unexpected exception: reported, then exit code 2 (status 5) ------
+boot "$MICROVM" fault
+check exception 5 "fault: reading unmapped 0x4000000000" \
+    "EXCEPTION: vector 14 \(#PF page fault\), error code 0, rip 0x[0-9a-f]+, rsp 0x[0-9a-f]+, cr2 0x4000000000"
+
+# ---- no debug-exit device: the kernel says so and halts for ever ---------
+# QEMU is started in the background and stopped once the line is there (or
+# it has exited, which is the failure); the bound only guards a hang.
+"$QEMU" -machine "$MICROVM" -accel tcg -cpu max -m 128 -display none \
+    -serial stdio -no-reboot -kernel "$KERNEL" -append "io 10" \
+    </dev/null >"$tmp/bg" 2>"$tmp/stderr" &
+pid=$!
+running=0
+for _ in $(seq 600); do
+    if grep -q 'halting$' "$tmp/bg"; then
+        kill -0 "$pid" 2>/dev/null && running=1
+        break
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+done
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+out=$(cat "$tmp/bg")
+status=$((running ? 0 : 1)) # 0: QEMU was still running when the line came
+check exit_without_device 0 "io: 10 port writes \(io_delay, port 0x80\), [0-9]+ cycles" \
+    "exit 0: no debug-exit port \(0x501\) and no pvlink monitor; halting"
+
+# ---- ROMs found by the option-ROM scan -----------------------------------
+rom() { # KIND: build the ROM image and the expected report
+    "$MKROM" "$1" "$tmp/$1.rom" || { echo "FAIL $P:rom_$1: guest-mkrom $1 failed"; failed=1; return 1; }
+    want=$("$MKROM" expect "$1" "$KERNEL") || { echo "FAIL $P:rom_$1: guest-mkrom expect failed"; failed=1; return 1; }
+}
+LINKED="pvlink: linked at boot: ROM \"pvlink.kernel\" 1\.0 at $ROM_ADDR: [0-9]+ sites:"
+
+if rom nop; then
+    boot "$MICROVM" "io 100" -device loader,file="$tmp/nop.rom",addr=$ROM_ADDR,force-raw=on
+    check rom_nop_io 1 "$LINKED $want; [1-9][0-9]* changed" \
+        "io: 100 port writes \(io_delay, port 0x80\), [0-9]+ cycles"
+fi
+if rom mixed; then
+    boot "$MICROVM" selftest -device loader,file="$tmp/mixed.rom",addr=$ROM_ADDR,force-raw=on
+    check rom_mixed_selftest 1 "$LINKED $want; [1-9][0-9]* changed" SUCCESS
+    boot "$MICROVM" "io 100" -device loader,file="$tmp/mixed.rom",addr=$ROM_ADDR,force-raw=on
+    check rom_mixed_io 1 "$LINKED $want; [1-9][0-9]* changed" \
+        "io: 100 port writes \(io_delay, port 0x80\), [0-9]+ cycles"
+fi
+if rom refuse; then
+    n=${want#refused }
+    boot "$MICROVM" selftest -device loader,file="$tmp/refuse.rom",addr=$ROM_ADDR,force-raw=on
+    if check rom_refused 1 "pvlink: refused site 0x[0-9a-f]+ op read_tsc \(inline\): template longer than the site" \
+        "pvlink: link at boot refused: $n sites cannot be linked; all [0-9]+ sites stay native" SUCCESS; then
+        got=$(grep -c '^pvlink: refused site ' <<<"$out")
+        [ "$got" -eq "$n" ] || { echo "FAIL $P:rom_refused: $got refused sites listed, expected $n"; failed=1; }
+    fi
+fi
+if rom badsum; then
+    boot "$MICROVM" selftest -device loader,file="$tmp/badsum.rom",addr=$ROM_ADDR,force-raw=on
+    check rom_bad_checksum 1 \
+        "pvlink: ROM at $ROM_ADDR rejected: header\.checksum: ROM checksum mismatch \(0x[0-9a-f]+\)" \
+        "$NATIVE" SUCCESS
+fi
+exit $failed
