@@ -8,6 +8,7 @@ $(DEMO_INPROC): $(B)/host/demo/inproc.o $(B)/host/runtime/image.o \
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^
 
 all: $(DEMO_INPROC)
+TEST_BINS += $(DEMO_INPROC)
 demo-inproc: $(DEMO_INPROC)
 	$(Q)$(DEMO_INPROC)
 

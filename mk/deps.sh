@@ -5,7 +5,7 @@
 # run is printed and the script fails.  Quiet when nothing is missing.
 set -eu
 pkgs=(build-essential clang libclang-rt-14-dev libzydis-dev qemu-system-x86
-      valgrind python3 pkg-config)
+      valgrind python3 pkg-config man-db groff-base)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -142,11 +142,13 @@ int main(int argc, char **argv)
     if (vm.rom_present)
         mon_rom_publish(&vm, mon_vm_tsc_khz(&vm), mon_vm_guest_tsc(&vm));
     mon_vm_boot(&vm, entry, o.cmdline);
+    free(o.cmdline); /* the guest has its copy */
     int status = mon_run(&vm, o.timeout);
     mon_rom_flush_console(&vm);
     if (o.stats)
         mon_stats_print(&vm, stderr);
     if (o.stats_json && mon_stats_json(&vm, o.stats_json) != 0)
         err(MON_EXIT_HOST, "--stats-json %s", o.stats_json);
+    free(vm.rom.img);
     return status;
 }

@@ -51,7 +51,7 @@ struct mon_policy {
 
 struct mon_opts {
     const char *kernel;
-    const char *cmdline;
+    char *cmdline; /* malloc'd */
     uint64_t mem; /* bytes */
     const char *rom_file;
     bool no_rom, late_link, stats;

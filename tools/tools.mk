@@ -1,0 +1,141 @@
+# tools/: the pvlink command (issue 6), its man page, its tests
+# (tests/tool/), its fuzz target, and `make install`.
+#
+#   $(PVLINK_BIN)      the command: pvlink sites|rom|plan|check
+#   make install       PREFIX (default /usr/local), DESTDIR, and BINDIR,
+#                      LIBDIR, INCLUDEDIR, MANDIR, PKGCONFIGDIR below it
+#   make uninstall     removes what install put there
+#   make fuzz-tool     builds the libFuzzer target over the ELF reader, the
+#                      site table and the ROM reader, and runs it for
+#                      TOOL_FUZZ_RUNS inputs from the test fixtures and
+#                      tests/tool/fuzz-seeds/ (inputs it once found)
+
+PVT_SRCS := tools/args.c tools/util.c tools/elf.c tools/sites.c tools/catalog.c \
+            tools/rom.c tools/dis.c tools/table.c tools/json.c tools/check.c \
+            tools/cmd_sites.c tools/cmd_rom.c tools/cmd_plan.c \
+            tools/cmd_check.c
+PVLINK_BIN := $(B)/bin/pvlink
+
+$(PVLINK_BIN): $(call objs,host,tools/main.c $(PVT_SRCS)) $(LIBPVLCORE)
+	$(quiet) LD $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ -lZydis
+
+tools: $(PVLINK_BIN)
+all: tools
+.PHONY: tools
+
+# ------------------------------------------------------------------------
+# Test fixtures (tests/tool/): small binaries with sites at fixed
+# addresses, so that the tool's output can be compared byte for byte.
+PVT_T := $(B)/tests/tool
+PVT_LDFLAGS := -nostdlib -Wl,--build-id=none -Wl,-z,noexecstack
+PVT_FIXTURES := $(PVT_T)/fixture $(PVT_T)/fixture-stripped.so $(PVT_T)/bad
+
+$(PVT_T)/fixture: tests/tool/fixture.S tests/tool/site.inc
+	$(quiet) LD $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -static -no-pie $(PVT_LDFLAGS) -o $@ $<
+
+$(PVT_T)/fixture-stripped.so: tests/tool/fixture.S tests/tool/site.inc
+	$(quiet) LD $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -shared -fPIC $(PVT_LDFLAGS) -Wl,-s -o $@ $<
+
+$(PVT_T)/bad: tests/tool/bad.S tests/tool/site.inc
+	$(quiet) LD $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -static -no-pie $(PVT_LDFLAGS) -o $@ $<
+
+$(PVT_T)/mkrom: $(call objs,host,tests/tool/mkrom.c tools/romb.c) $(LIBPVLCORE)
+	$(quiet) LD $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^
+
+$(PVT_T)/elfpatch: $(call objs,host,tests/tool/elfpatch.c)
+	$(quiet) LD $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^
+
+PVT_TEST_BINS := $(PVLINK_BIN) $(PVT_FIXTURES) $(PVT_T)/mkrom $(PVT_T)/elfpatch
+
+# The library, the e2e binary and the guest kernel (when the guest
+# component defines GUEST_KERNEL) are tested too.  These references are
+# expanded when `check` runs, after every component's makefile is read.
+TEST_BINS += $(PVT_TEST_BINS) lib $(GUEST_KERNEL)
+CHECKS += "tests/tool/test.sh --build $(B) --lib $(LIBPVLINK_SO) \
+           $(if $(GUEST_KERNEL),--guest $(GUEST_KERNEL))" \
+          "tests/tool/install.sh --build $(B)" \
+          "tests/tool/valgrind.sh --build $(B)" "tests/tool/man.sh"
+
+# Rewrite the golden files from the current output (review the diff!).
+tool-golden: $(PVT_TEST_BINS) lib
+	$(Q)tests/tool/test.sh --build $(B) --lib $(LIBPVLINK_SO) --update \
+		$(if $(GUEST_KERNEL),--guest $(GUEST_KERNEL))
+.PHONY: tool-golden
+
+# ------------------------------------------------------------------------
+# Install.  The .pc file is written by the install recipe itself, so that
+# it always carries this invocation's PREFIX; libdir and includedir are
+# expressed through ${prefix} when they lie below it, so that
+# `pkg-config --define-prefix` can relocate an installation (DESTDIR).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+PVT_VERSION := $(shell sed -n 's/^\#define PVT_VERSION "\(.*\)"/\1/p' tools/version.h)
+pvt_pcdir = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+
+install: lib $(PVLINK_BIN)
+	$(quiet) INSTALL $(DESTDIR)$(PREFIX)
+	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(INCLUDEDIR)/pvlink \
+		$(DESTDIR)$(MANDIR)/man1
+	$(Q)install -m 755 $(PVLINK_BIN) $(DESTDIR)$(BINDIR)/pvlink
+	$(Q)install -m 644 $(LIBPVLINK_A) $(DESTDIR)$(LIBDIR)/libpvlink.a
+	$(Q)install -m 755 $(LIBPVLINK_SO) $(DESTDIR)$(LIBDIR)/$(LIBPVLINK_SONAME)
+	$(Q)ln -sf $(LIBPVLINK_SONAME) $(DESTDIR)$(LIBDIR)/libpvlink.so
+	$(Q)install -m 644 $(sort $(wildcard include/pvlink/*.h)) \
+		$(DESTDIR)$(INCLUDEDIR)/pvlink/
+	$(Q)install -m 644 man/pvlink.1 $(DESTDIR)$(MANDIR)/man1/pvlink.1
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' \
+		-e 's|@LIBDIR@|$(call pvt_pcdir,$(LIBDIR))|' \
+		-e 's|@INCLUDEDIR@|$(call pvt_pcdir,$(INCLUDEDIR))|' \
+		-e 's|@VERSION@|$(PVT_VERSION)|' \
+		-e 's|@LIBS_PRIVATE@|$(strip $(LIBPVLINK_LIBS))|' \
+		tools/pvlink.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/pvlink.pc
+
+uninstall:
+	$(quiet) UNINST $(DESTDIR)$(PREFIX)
+	$(Q)rm -f $(DESTDIR)$(BINDIR)/pvlink $(DESTDIR)$(LIBDIR)/libpvlink.a \
+		$(DESTDIR)$(LIBDIR)/$(LIBPVLINK_SONAME) \
+		$(DESTDIR)$(LIBDIR)/libpvlink.so \
+		$(DESTDIR)$(PKGCONFIGDIR)/pvlink.pc \
+		$(DESTDIR)$(MANDIR)/man1/pvlink.1 \
+		$(addprefix $(DESTDIR)$(INCLUDEDIR)/pvlink/,$(notdir $(wildcard include/pvlink/*.h)))
+	$(Q)rmdir $(DESTDIR)$(INCLUDEDIR)/pvlink 2>/dev/null || true
+.PHONY: install uninstall
+
+# ------------------------------------------------------------------------
+# Fuzzing the readers of untrusted files (clang, libFuzzer, ASan, UBSan).
+TOOL_FUZZ_RUNS ?= 20000
+PVT_FUZZ := $(B)/fuzz/pvlink_tool
+PVT_FUZZ_SRCS := tools/fuzz.c $(PVT_SRCS) tools/romb.c $(CORE_SRCS)
+PVT_FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude $(WARN) \
+                   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+$(PVT_FUZZ): $(PVT_FUZZ_SRCS) $(wildcard tools/*.h core/*.h include/pvlink/*.h)
+	$(quiet) FUZZ $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(PVT_FUZZ_CFLAGS) -o $@ $(PVT_FUZZ_SRCS) -lZydis
+
+fuzz-tool: $(PVT_FUZZ) $(PVT_FIXTURES) $(PVT_T)/mkrom
+	$(Q)rm -rf $(B)/fuzz/tool-seed && mkdir -p $(B)/fuzz/tool-seed $(B)/fuzz/tool-corpus
+	$(Q)cp $(PVT_FIXTURES) tests/tool/fuzz-seeds/* $(B)/fuzz/tool-seed/
+	$(Q)$(PVT_T)/mkrom kernel $(B)/fuzz/tool-seed/kernel.rom
+	$(Q)$(PVT_T)/mkrom unknown $(B)/fuzz/tool-seed/unknown.rom
+	$(Q)$(PVT_FUZZ) -runs=$(TOOL_FUZZ_RUNS) -max_len=65536 \
+		$(B)/fuzz/tool-corpus $(B)/fuzz/tool-seed
+.PHONY: fuzz-tool
