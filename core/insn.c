@@ -92,6 +92,7 @@ struct dec {
     int opsize, addrsize, rexw, rexr, rexb, lock;
 };
 
+/* Consume (k) more bytes if the buffer has them.  Invariant: i <= n. */
 static int take(struct dec *d, size_t k)
 {
     if (k > d->n - d->i)
@@ -112,12 +113,12 @@ static int modrm(struct dec *d, struct pvl_insn *out, uint8_t *reg, int regonly)
     mod = m >> 6, rm = m & 7, *reg = (m >> 3) & 7;
     if (mod == 3 || regonly)
         return 1;
-    if (rm == 4) {
+    if (rm == 4) { /* SIB; with mod 0 and base 5, a disp32 and no base */
         if (d->i >= d->n)
             return 0;
-        if (mod == 0 && (d->p[d->i] & 7) == 5 && !take(d, 4))
-            return 0;
-        d->i++;
+        uint8_t base = d->p[d->i++] & 7;
+        if (mod == 0 && base == 5)
+            return take(d, 4);
     } else if (mod == 0 && rm == 5) {
         out->riprel = 1;
         return take(d, 4);

@@ -87,6 +87,7 @@ static const struct known known[] = {
     K("push %es: invalid in 64-bit", "\x06", 0, 0),
     K("truncated imm32", "\xb8\x01\x02", 0, 0),
     K("truncated modrm", "\x8b", 0, 0),
+    K("SIB disp32 one byte short", "\x8b\x04\x25\x00\x10\x00", 0, 0),
     K("prefix after rex", "\x48\x66\x90", 0, 0),
     K("only prefixes", "\x66\x66\x66", 0, 0),
     K("16 bytes (too long)", "\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x90", 0, 0),
@@ -104,6 +105,38 @@ static void curated(void)
             t_fail(__FILE__, __LINE__, "%s: kind %d riprel %d, expected %d %d",
                    k->what, in.kind, in.riprel, k->kind, k->riprel);
     }
+}
+
+/* Every proper prefix of a decodable instruction is refused: the decoder
+ * never claims bytes it was not given. */
+static void truncations_refused(void)
+{
+    struct pvl_insn in;
+    unsigned seed = 7;
+    uint8_t buf[16];
+    size_t tried = 0;
+
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        const struct known *k = &known[i];
+        if (!k->len)
+            continue;
+        for (size_t n = 0; n < (size_t)k->len; n++)
+            if (pvl_insn_decode((const uint8_t *)k->bytes, n, &in) != 0)
+                t_fail(__FILE__, __LINE__, "%s: decoded from its first %zu bytes", k->what, n);
+    }
+    srand(seed);
+    for (int r = 0; r < 200000; r++) {
+        for (size_t j = 0; j < sizeof buf; j++)
+            buf[j] = (uint8_t)rand();
+        size_t len = pvl_insn_decode(buf, sizeof buf, &in);
+        for (size_t n = 0; len && n < len; n++, tried++)
+            if (pvl_insn_decode(buf, n, &in) != 0) {
+                t_fail(__FILE__, __LINE__, "%s: decoded from its first %zu bytes",
+                       t_hex(buf, len), n);
+                return;
+            }
+    }
+    CHECK(tried > 100000);
 }
 
 static int zydis_transfers(const ZydisDecodedInstruction *z)
@@ -205,4 +238,4 @@ static void random_bytes(void)
     CHECK(t.both > 100000);
 }
 
-T_CASES(T(curated), T(loaded_code), T(random_bytes))
+T_CASES(T(curated), T(truncations_refused), T(loaded_code), T(random_bytes))

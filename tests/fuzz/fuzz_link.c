@@ -15,6 +15,8 @@
 #include <pvlink/kernel_ops.h>
 #include <pvlink/link.h>
 
+#include "../../core/insn.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define OBJ_MAX 65536
@@ -44,6 +46,17 @@ static void link_object(const uint8_t *obj, size_t n, const struct pvl_env *env,
     free(mem);
 }
 
+/* The decoder never claims more bytes than it was given. */
+static void decode_all(const uint8_t *p, size_t n)
+{
+    struct pvl_insn in;
+    for (size_t off = 0; off < n; off++) {
+        size_t len = pvl_insn_decode(p + off, n - off, &in);
+        if (len > n - off || len > 15)
+            abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const struct pvl_iface *ifaces[] = {&pvl_kernel_iface};
@@ -62,6 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *rom = malloc(split ? split : 1);
     memcpy(rom, data, split);
     pvl_tmpl_check(rom, split, &d);
+    decode_all(rom, split);
     for (size_t i = 0; i < sizeof ifaces / sizeof ifaces[0]; i++) {
         pvl_result r = pvl_rom_load(rom, split, 0x10000000, ifaces[i], impl, &env, &d);
         if (r != PVL_OK)
