@@ -49,6 +49,20 @@ static void create_memory(struct mon_vm *vm, uint64_t size)
     kvm_ioctl(vm->vm, KVM_SET_USER_MEMORY_REGION, &r, "SET_USER_MEMORY_REGION");
 }
 
+/*
+ * A real PIT does not queue the ticks a CPU missed while interrupts were
+ * off; KVM's by default re-injects them back to back afterwards, which a
+ * guest that has just spent a while with interrupts off (linking, say)
+ * sees as a storm of ticks.  Turn that off where KVM allows it.
+ */
+static void pit_discard_lost_ticks(struct mon_vm *vm)
+{
+    struct kvm_reinject_control rc = {.pit_reinject = 0};
+
+    if (ioctl(vm->kvm, KVM_CHECK_EXTENSION, KVM_CAP_REINJECT_CONTROL) > 0)
+        kvm_ioctl(vm->vm, KVM_REINJECT_CONTROL, &rc, "REINJECT_CONTROL");
+}
+
 void mon_vm_create(struct mon_vm *vm, uint64_t mem_size)
 {
     struct kvm_pit_config pit = {.flags = 0};
@@ -65,6 +79,7 @@ void mon_vm_create(struct mon_vm *vm, uint64_t mem_size)
     kvm_ioctl(vm->vm, KVM_SET_TSS_ADDR, (void *)(uintptr_t)MON_TSS_ADDR, "SET_TSS_ADDR");
     kvm_ioctl(vm->vm, KVM_CREATE_IRQCHIP, 0, "CREATE_IRQCHIP");
     kvm_ioctl(vm->vm, KVM_CREATE_PIT2, &pit, "CREATE_PIT2");
+    pit_discard_lost_ticks(vm);
     create_memory(vm, mem_size);
     vm->vcpu = kvm_ioctl(vm->vm, KVM_CREATE_VCPU, 0, "CREATE_VCPU");
     vm->run_size = (size_t)kvm_ioctl(vm->kvm, KVM_GET_VCPU_MMAP_SIZE, 0, "GET_VCPU_MMAP_SIZE");

@@ -91,9 +91,12 @@ static void run(struct res *r, const char *const *args)
 /* The run must end with (status) and stderr must contain (msg). */
 static void expect(const struct res *r, int status, const char *msg, const char *what, int line)
 {
-    if (r->status != status || (msg && !strstr(r->err, msg)))
-        t_fail(__FILE__, line, "%s: status %d, stderr \"%s\"; expected %d and \"%s\"", what,
-               r->status, r->err, status, msg ? msg : "");
+    if (r->status != status || (msg && !strstr(r->err, msg))) {
+        size_t n = strlen(r->out);
+        t_fail(__FILE__, line, "%s: status %d, stderr \"%s\"; expected %d and \"%s\"; "
+               "console ends:\n%s", what, r->status, r->err, status, msg ? msg : "",
+               r->out + (n > 1500 ? n - 1500 : 0));
+    }
 }
 
 static void tiny_boots(void)
