@@ -59,20 +59,20 @@ static const uint16_t map1[256] = {
 
 static const uint16_t map2[256] = {
     [0x00] = M, [0x01] = M | GRP, [0x02 ... 0x03] = M, [0x04] = BAD, [0x05] = ESC, [0x07] = ESC,
-    [0x0a] = BAD, [0x0c] = BAD, [0x0d] = M, [0x0e ... 0x0f] = BAD,
+    [0x0a] = BAD, [0x0b] = ESC /* ud2 */, [0x0c] = BAD, [0x0d] = M, [0x0e ... 0x0f] = BAD,
     [0x10 ... 0x1f] = M, [0x20 ... 0x23] = M | MR, [0x24 ... 0x27] = BAD,
     [0x28 ... 0x2f] = M,
-    [0x34 ... 0x35] = ESC, [0x36] = BAD, [0x38] = M, [0x39] = BAD,
+    [0x34 ... 0x35] = ESC, [0x36] = BAD, [0x37] = ESC /* getsec */, [0x38] = M, [0x39] = BAD,
     [0x3a] = M | I8, [0x3b ... 0x3f] = BAD,
     [0x40 ... 0x6f] = M, [0x70 ... 0x73] = M | I8, [0x74 ... 0x76] = M,
     [0x78 ... 0x7b] = BAD, [0x7c ... 0x7f] = M,
     [0x80 ... 0x8f] = R32, [0x90 ... 0x9f] = M,
     [0xa3] = M, [0xa4] = M | I8, [0xa5] = M, [0xa6 ... 0xa7] = BAD,
     [0xaa] = ESC, [0xab] = M, [0xac] = M | I8, [0xad ... 0xaf] = M,
-    [0xb0 ... 0xb7] = M, [0xb8] = BAD, [0xb9] = M, [0xba] = M | I8,
+    [0xb0 ... 0xb7] = M, [0xb8] = BAD, [0xb9] = M | ESC /* ud1 */, [0xba] = M | I8,
     [0xbb ... 0xc1] = M,
     [0xc2] = M | I8, [0xc3] = M, [0xc4 ... 0xc6] = M | I8, [0xc7] = M,
-    [0xd0 ... 0xff] = M,
+    [0xd0 ... 0xfe] = M, [0xff] = M | ESC /* ud0 */,
 };
 /* clang-format on */
 
@@ -153,12 +153,20 @@ struct opc {
  * /0,/1; FF /2../5 are indirect call/jmp, /7 is invalid; 8F must be /0
  * (otherwise XOP); C6 and C7 are mov /0, plus xabort (C6 F8) and xbegin
  * (C7 F8, a relative branch we refuse rather than follow).  In the
- * two-byte map, 0F 01 holds xend and the VMX/SVM entries, which transfer.
+ * two-byte map, 0F 01 holds xend, the VMX/SVM/SGX entries and skinit, which
+ * transfer.  Deliberate traps (int3, int n, ud0/1/2) count as transfers.
  */
 static uint16_t group2(uint8_t modrm_byte, uint16_t a)
 {
     switch (modrm_byte) {
-    case 0xc2: case 0xc3: case 0xd5: case 0xd8: /* vmlaunch vmresume xend vmrun */
+    case 0xc0: /* enclv */
+    case 0xc2: /* vmlaunch */
+    case 0xc3: /* vmresume */
+    case 0xcf: /* encls */
+    case 0xd5: /* xend */
+    case 0xd7: /* enclu */
+    case 0xd8: /* vmrun */
+    case 0xde: /* skinit */
         return a | ESC;
     }
     return a;
@@ -254,7 +262,7 @@ static int reg_is_ext(struct opc o)
 
 static int8_t push_pop(const struct dec *d, struct opc o, uint8_t reg)
 {
-    int8_t w = d->opsize ? 2 : 8;
+    int8_t w = (d->opsize && !d->rexw) ? 2 : 8; /* REX.W overrides 66 */
     uint8_t op = o.op;
 
     if (o.map == 3)
@@ -269,7 +277,8 @@ static int8_t push_pop(const struct dec *d, struct opc o, uint8_t reg)
     return 0;
 }
 
-static int names_rsp(const struct dec *d, struct opc o, int has_modrm, uint8_t mb)
+static int names_rsp(const struct dec *d, struct opc o, int has_modrm, int regonly,
+                     uint8_t mb)
 {
     int low4 = (o.op & 7) == 4 && !d->rexb;
 
@@ -283,8 +292,8 @@ static int names_rsp(const struct dec *d, struct opc o, int has_modrm, uint8_t m
         return 1; /* bswap */
     if (!has_modrm)
         return 0;
-    if ((mb >> 6) == 3 && (mb & 7) == 4 && !d->rexb)
-        return 1;
+    if (((mb >> 6) == 3 || regonly) && (mb & 7) == 4 && !d->rexb)
+        return 1; /* 0F 20..23 ignore the mod bits: rm is always a register */
     return ((mb >> 3) & 7) == 4 && !d->rexr && !reg_is_ext(o);
 }
 
@@ -331,7 +340,7 @@ size_t pvl_insn_decode(const uint8_t *p, size_t n, struct pvl_insn *out)
     out->stack = push_pop(&d, o, reg);
     if (o.map == 1 && o.op == 0xe8)
         out->stack = -8; /* a call pushes its return address */
-    out->rsp = (uint8_t)names_rsp(&d, o, (a & M) != 0, mb);
+    out->rsp = (uint8_t)names_rsp(&d, o, (a & M) != 0, (a & MR) != 0, mb);
     out->len = (uint8_t)d.i;
     return d.i;
 }
@@ -342,37 +351,92 @@ size_t pvl_insn_decode(const uint8_t *p, size_t n, struct pvl_insn *out)
  * summed in program order, which is the run-time effect only without
  * branches, so a template with both branches and stack operations is
  * refused too.
+ *
+ * A relative branch must land where an instruction starts (or at the end):
+ * a jump into the middle of an immediate would run bytes this walk never
+ * saw as instructions, such as a ret hidden in "mov $0xc3, %al".  So the
+ * check walks twice: once to mark where instructions start, once to check
+ * every branch target against the marks.
  */
-pvl_result pvl_tmpl_check(const uint8_t *t, size_t len, struct pvl_diag *diag)
+#define TMPL_MAX 255
+
+struct walk {
+    uint8_t starts[TMPL_MAX / 8 + 1]; /* bit k: an instruction starts at k */
+    size_t branch_at, stack_at;
+    int64_t depth;
+};
+
+static int starts_at(const struct walk *w, uint64_t k)
 {
-    size_t off = 0, branch_at = len, stack_at = len;
-    int64_t depth = 0;
+    return (w->starts[k / 8] >> (k % 8)) & 1;
+}
+
+/* One instruction at (off): refuse what may never be in a template. */
+static pvl_result check_insn(const struct pvl_insn *in)
+{
+    if (in->kind == PVL_INSN_RET)
+        return PVL_E_TMPL_RET;
+    if (in->kind == PVL_INSN_ESCAPE)
+        return PVL_E_TMPL_INDIRECT;
+    if (in->riprel)
+        return PVL_E_TMPL_RIPREL;
+    if (in->rsp)
+        return PVL_E_TMPL_STACK;
+    return PVL_OK;
+}
+
+/* First walk: decode, refuse bad instructions, mark starts, sum the stack. */
+static pvl_result walk_marks(const uint8_t *t, size_t len, struct walk *w, size_t *at)
+{
+    struct pvl_insn in;
+    pvl_result r;
+
+    for (size_t off = 0; off < len; off += in.len) {
+        *at = off;
+        if (!pvl_insn_decode(t + off, len - off, &in))
+            return PVL_E_TMPL_DECODE;
+        if ((r = check_insn(&in)) != PVL_OK)
+            return r;
+        w->starts[off / 8] |= (uint8_t)(1u << (off % 8));
+        if (in.kind == PVL_INSN_REL && w->branch_at == len)
+            w->branch_at = off;
+        if (in.stack && w->stack_at == len)
+            w->stack_at = off;
+        w->depth += in.stack;
+    }
+    return PVL_OK;
+}
+
+/* Second walk: every relative branch lands on a start or at the end. */
+static pvl_result walk_branches(const uint8_t *t, size_t len, const struct walk *w,
+                                size_t *at)
+{
     struct pvl_insn in;
 
-    while (off < len) {
-        if (!pvl_insn_decode(t + off, len - off, &in))
-            return pvl__fail(diag, PVL_E_TMPL_DECODE, "template", PVL_NOINDEX, off);
-        if (in.kind == PVL_INSN_RET)
-            return pvl__fail(diag, PVL_E_TMPL_RET, "template", PVL_NOINDEX, off);
-        if (in.kind == PVL_INSN_ESCAPE)
-            return pvl__fail(diag, PVL_E_TMPL_INDIRECT, "template", PVL_NOINDEX, off);
-        if (in.riprel)
-            return pvl__fail(diag, PVL_E_TMPL_RIPREL, "template", PVL_NOINDEX, off);
-        if (in.rsp)
-            return pvl__fail(diag, PVL_E_TMPL_STACK, "template", PVL_NOINDEX, off);
-        if (in.kind == PVL_INSN_REL) {
-            int64_t to = (int64_t)(off + in.len) + in.rel;
-            if (to < 0 || (uint64_t)to > len)
-                return pvl__fail(diag, PVL_E_TMPL_BRANCH, "template", PVL_NOINDEX, off);
-            branch_at = branch_at < off ? branch_at : off;
-        }
-        if (in.stack) {
-            depth += in.stack;
-            stack_at = stack_at < off ? stack_at : off;
-        }
-        off += in.len;
+    for (size_t off = 0; off < len; off += in.len) {
+        pvl_insn_decode(t + off, len - off, &in);
+        if (in.kind != PVL_INSN_REL)
+            continue;
+        int64_t to = (int64_t)(off + in.len) + in.rel;
+        *at = off;
+        if (to < 0 || (uint64_t)to > len || ((uint64_t)to < len && !starts_at(w, (uint64_t)to)))
+            return PVL_E_TMPL_BRANCH;
     }
-    if (depth != 0 || (branch_at < len && stack_at < len))
-        return pvl__fail(diag, PVL_E_TMPL_STACK, "template", PVL_NOINDEX, stack_at);
+    return PVL_OK;
+}
+
+pvl_result pvl_tmpl_check(const uint8_t *t, size_t len, struct pvl_diag *diag)
+{
+    struct walk w = {.branch_at = len, .stack_at = len};
+    size_t at = 0;
+    pvl_result r;
+
+    if (len > TMPL_MAX)
+        return pvl__fail(diag, PVL_E_TMPL_DECODE, "template", PVL_NOINDEX, len);
+    if ((r = walk_marks(t, len, &w, &at)) != PVL_OK ||
+        (r = walk_branches(t, len, &w, &at)) != PVL_OK)
+        return pvl__fail(diag, r, "template", PVL_NOINDEX, at);
+    if (w.depth != 0 || (w.branch_at < len && w.stack_at < len))
+        return pvl__fail(diag, PVL_E_TMPL_STACK, "template", PVL_NOINDEX, w.stack_at);
     return PVL_OK;
 }

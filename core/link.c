@@ -241,10 +241,11 @@ static size_t dec_index(uint32_t w) { return w & DEC_INDEX; }
 static int dec_action(uint32_t w) { return (int)((w >> DEC_ACTION_SHIFT) & 7); }
 
 /* ------------------------------------------------------------------------
- * Overlap checking, once every record is known to be sound.  Tables are
- * normally in address order (the assembler emits records in the order of
- * the code), so one linear pass usually settles it; otherwise sort the
- * decision words in (scratch) by address, or compare all pairs.
+ * Overlap and alias checking, once every record is known to be sound.
+ * Tables are normally in address order (the assembler emits records in the
+ * order of the code), so the rooms can be walked in order as they are;
+ * otherwise sort the decision words in (scratch) by address, or compare
+ * all pairs.
  */
 
 static int overlaps(const struct pvl_site *a, const struct pvl_site *b)
@@ -293,30 +294,90 @@ static void heap_sort(const struct pvl_site *s, uint32_t *ix, size_t n)
     }
 }
 
+/* In what order the rooms can be visited by address. */
+enum order { BY_TABLE, BY_SCRATCH, UNORDERED };
+
+static enum order site_order(const struct pvl_link *l)
+{
+    if (is_sorted(l))
+        return BY_TABLE;
+    if (!l->scratch)
+        return UNORDERED;
+    heap_sort(l->sites, l->scratch, l->nsites);
+    return BY_SCRATCH;
+}
+
+/* The k-th site in address order (not UNORDERED). */
+static const struct pvl_site *nth(const struct pvl_link *l, enum order o, size_t k)
+{
+    return o == BY_TABLE ? &l->sites[k] : &l->sites[dec_index(l->scratch[k])];
+}
+
 /* Returns 1 with (*bad) one of two overlapping sites, or 0. */
-static int find_overlap(const struct pvl_link *l, size_t *bad)
+static int find_overlap(const struct pvl_link *l, enum order o, size_t *bad)
 {
     const struct pvl_site *s = l->sites;
-    uint32_t *w = l->scratch;
     size_t n = l->nsites;
 
-    if (is_sorted(l)) {
-        for (size_t i = 1; i < n; i++)
-            if (overlaps(&s[i - 1], &s[i]))
-                return *bad = i, 1;
+    if (o == UNORDERED) {
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = i + 1; j < n; j++)
+                if (overlaps(&s[i], &s[j]))
+                    return *bad = j, 1;
         return 0;
     }
-    if (w) {
-        heap_sort(s, w, n);
-        for (size_t k = 1; k < n; k++)
-            if (overlaps(&s[dec_index(w[k - 1])], &s[dec_index(w[k])]))
-                return *bad = dec_index(w[k]), 1;
+    for (size_t k = 1; k < n; k++)
+        if (overlaps(nth(l, o, k - 1), nth(l, o, k)))
+            return *bad = (size_t)(nth(l, o, k) - s), 1;
+    return 0;
+}
+
+/*
+ * Aliasing.  Pass 2 reads records, original copies and descriptors while it
+ * writes rooms, so none of them may lie in a room: a room over another
+ * site's record or copy would change, mid-link, what was checked.  Rooms
+ * are disjoint, so in address order their ends are sorted too and the only
+ * room that can meet [lo, hi) is the last one starting below hi.
+ */
+static int hits_room(const struct pvl_link *l, enum order o, uintptr_t lo, uintptr_t hi)
+{
+    size_t a = 0, b = l->nsites;
+
+    if (o == UNORDERED) {
+        for (size_t i = 0; i < l->nsites; i++) {
+            uintptr_t p = site_local(&l->sites[i]);
+            if (p < hi && lo < p + l->sites[i].room)
+                return 1;
+        }
         return 0;
     }
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++)
-            if (overlaps(&s[i], &s[j]))
-                return *bad = j, 1;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (site_local(nth(l, o, m)) < hi)
+            a = m + 1;
+        else
+            b = m;
+    }
+    if (a == 0)
+        return 0;
+    const struct pvl_site *s = nth(l, o, a - 1);
+    return site_local(s) + s->room > lo;
+}
+
+/* Returns 1 with (*bad) a site whose record, copy or descriptor lies in a
+ * room, or 0. */
+static int find_alias(const struct pvl_link *l, enum order o, size_t *bad)
+{
+    uintptr_t t = (uintptr_t)l->sites;
+
+    for (size_t i = 0; i < l->nsites; i++) {
+        const struct pvl_site *s = &l->sites[i];
+        uintptr_t orig = rel_local(&s->orig), desc = rel_local(&s->iface);
+        if (hits_room(l, o, t + i * sizeof *s, t + (i + 1) * sizeof *s) ||
+            hits_room(l, o, orig, orig + s->room) ||
+            hits_room(l, o, desc, desc + sizeof(struct pvl_iface_desc)))
+            return *bad = i, 1;
+    }
     return 0;
 }
 
@@ -440,8 +501,12 @@ pvl_result pvl_link(const struct pvl_link *l)
     plan_all(l, rep);
     if (rep->nrefused)
         return pvl__fail(l->diag, PVL_E_REFUSED, "sites", PVL_NOINDEX, rep->nrefused);
-    if (find_overlap(l, &bad))
+    enum order o = site_order(l);
+    if (find_overlap(l, o, &bad))
         return pvl__fail(l->diag, PVL_E_SITE_OVERLAP, "site", (uint32_t)bad,
+                         (uint64_t)site_local(&l->sites[bad]) + (uint64_t)l->bias);
+    if (find_alias(l, o, &bad))
+        return pvl__fail(l->diag, PVL_E_SITE_ALIAS, "site", (uint32_t)bad,
                          (uint64_t)site_local(&l->sites[bad]) + (uint64_t)l->bias);
     if (l->flags & PVL_LINK_DRY_RUN)
         return PVL_OK;

@@ -18,7 +18,12 @@ struct image {
     const char *path;
     uint8_t *buf;
     size_t len;
+    Elf64_Phdr *ph; /* copied out of buf */
 };
+
+/* The kernel being loaded; static so that a refusal, which exits, leaves
+ * nothing unreachable behind. */
+static struct image kernel;
 
 __attribute__((noreturn, format(printf, 2, 3))) static void
 refuse(const struct image *im, const char *fmt, ...)
@@ -122,16 +127,17 @@ static int find_pvh(const struct image *im, const Elf64_Phdr *ph, int i, uint32_
         refuse(im, "note segment %d lies outside the file", i);
     end = ph->p_offset + ph->p_filesz;
     while (end - off >= sizeof(Elf64_Nhdr)) {
-        const Elf64_Nhdr *nh = (const Elf64_Nhdr *)(im->buf + off);
-        uint64_t name = off + sizeof *nh, namesz = (nh->n_namesz + 3ull) & ~3ull;
-        uint64_t desc = name + namesz, descsz = (nh->n_descsz + 3ull) & ~3ull;
+        Elf64_Nhdr nh; /* copied out: the file decides its alignment */
+        memcpy(&nh, im->buf + off, sizeof nh);
+        uint64_t name = off + sizeof nh, namesz = (nh.n_namesz + 3ull) & ~3ull;
+        uint64_t desc = name + namesz, descsz = (nh.n_descsz + 3ull) & ~3ull;
         if (!within(name, namesz, end) || !within(desc, descsz, end))
             refuse(im, "note segment %d: note at offset %#llx runs past the segment", i,
                    (unsigned long long)off);
-        if (nh->n_namesz == 4 && !memcmp(im->buf + name, "Xen", 4) &&
-            nh->n_type == XEN_ELFNOTE_PHYS32_ENTRY) {
-            if (nh->n_descsz < 4)
-                refuse(im, "PVH note: entry field is %u bytes, needs 4", nh->n_descsz);
+        if (nh.n_namesz == 4 && !memcmp(im->buf + name, "Xen", 4) &&
+            nh.n_type == XEN_ELFNOTE_PHYS32_ENTRY) {
+            if (nh.n_descsz < 4)
+                refuse(im, "PVH note: entry field is %u bytes, needs 4", nh.n_descsz);
             memcpy(entry, im->buf + desc, 4);
             found = 1;
         }
@@ -148,33 +154,47 @@ static int in_segment(const Elf64_Phdr *ph, int n, uint64_t a)
     return 0;
 }
 
+/* The program headers, copied out of the file (which decides e_phoff and so
+ * their alignment). */
+static Elf64_Phdr *copy_phdrs(struct image *im, const Elf64_Ehdr *eh)
+{
+    im->ph = calloc(eh->e_phnum, sizeof *im->ph);
+    if (!im->ph)
+        err(MON_EXIT_HOST, "kernel %s: program headers", im->path);
+    memcpy(im->ph, im->buf + eh->e_phoff, eh->e_phnum * sizeof *im->ph);
+    return im->ph;
+}
+
 uint32_t mon_elf_load(struct mon_vm *vm, const char *path)
 {
-    struct image im = {.path = path};
+    struct image *im = &kernel;
     uint32_t entry = 0;
     int have_entry = 0;
 
-    read_file(&im);
-    const Elf64_Ehdr *eh = check_header(&im);
-    const Elf64_Phdr *ph = (const Elf64_Phdr *)(im.buf + eh->e_phoff);
+    *im = (struct image){.path = path};
+    read_file(im);
+    const Elf64_Ehdr *eh = check_header(im); /* at offset 0 of a malloc'd buffer */
+    Elf64_Phdr *ph = copy_phdrs(im, eh);
     for (int i = 0; i < eh->e_phnum; i++) {
         if (ph[i].p_type == PT_LOAD)
-            check_load(&im, &ph[i], i, vm->mem_size);
-        else if (ph[i].p_type == PT_NOTE && find_pvh(&im, &ph[i], i, &entry))
+            check_load(im, &ph[i], i, vm->mem_size);
+        else if (ph[i].p_type == PT_NOTE && find_pvh(im, &ph[i], i, &entry))
             have_entry = 1;
     }
-    check_overlap(&im, ph, eh->e_phnum);
+    check_overlap(im, ph, eh->e_phnum);
     if (!have_entry)
-        refuse(&im, "no PVH entry note (\"Xen\", type 18): not a PVH kernel");
+        refuse(im, "no PVH entry note (\"Xen\", type 18): not a PVH kernel");
     if (!in_segment(ph, eh->e_phnum, entry))
-        refuse(&im, "PVH entry %#x is not inside a loaded segment", entry);
+        refuse(im, "PVH entry %#x is not inside a loaded segment", entry);
     for (int i = 0; i < eh->e_phnum; i++) {
         if (ph[i].p_type != PT_LOAD)
             continue;
         uint8_t *dst = mon_gpa(vm, ph[i].p_paddr, ph[i].p_memsz);
-        memcpy(dst, im.buf + ph[i].p_offset, ph[i].p_filesz);
+        memcpy(dst, im->buf + ph[i].p_offset, ph[i].p_filesz);
         memset(dst + ph[i].p_filesz, 0, ph[i].p_memsz - ph[i].p_filesz);
     }
-    free(im.buf);
+    free(ph);
+    free(im->buf);
+    *im = (struct image){0};
     return entry;
 }

@@ -23,7 +23,7 @@ void rom_console_write(const char *buf, size_t len)
 {
     struct pvl_rom_console *c = rom_console();
 
-    if (c->len > PVL_ROM_CONSOLE_CAP) /* the guest scribbled on it */
+    if (c->len >= PVL_ROM_CONSOLE_CAP) /* the guest scribbled on it */
         c->len = 0;
     for (size_t i = 0; i < len; i++) {
         c->buf[c->len++] = buf[i];

@@ -168,6 +168,60 @@ static void unsorted_without_overlap(void)
     fx_free(&f);
 }
 
+/* Point site (i)'s room at (p), keeping its record consistent. */
+static void move_room(struct fx *f, size_t i, uint8_t *p)
+{
+    struct pvl_site *s = &f->sites[i];
+    s->addr = (int32_t)(p - (uint8_t *)&s->addr);
+}
+
+static void expect_alias(struct fx *f, struct fx_env *e, size_t bad, const char *what)
+{
+    struct pvl_diag d;
+    uint32_t scratch[3];
+    uint8_t *before = snapshot(f);
+
+    for (int with_scratch = 0; with_scratch < 2; with_scratch++) {
+        struct pvl_link l = fx_request(f, &e->env);
+        l.diag = &d, l.scratch = with_scratch ? scratch : NULL;
+        pvl_result r = pvl_link(&l);
+        if (r != PVL_E_SITE_ALIAS || d.index != bad)
+            t_fail(__FILE__, __LINE__, "%s (scratch %d): \"%s\" at site %u", what,
+                   with_scratch, pvl_strerror(r), d.index);
+        if (memcmp(before, f->mem, FX_SIZE))
+            t_fail(__FILE__, __LINE__, "%s: bytes changed", what);
+    }
+    free(before);
+}
+
+/* A room over site records, original copies or a descriptor would change,
+ * mid-link, what pass 1 checked: refused before anything is written. */
+static void rooms_never_alias(void)
+{
+    struct fx f;
+    struct fx_env e;
+
+    setup(&f, &e); /* add inline, poke NOP, get call */
+    move_room(&f, 1, (uint8_t *)&f.sites[2] + 18); /* over site 2's room/op bytes */
+    expect_alias(&f, &e, 2, "room over a record");
+    fx_free(&f);
+
+    setup(&f, &e);
+    f.sites[0].orig = (int32_t)(fx_local(&f, 1) - (uint8_t *)&f.sites[0].orig);
+    expect_alias(&f, &e, 0, "copy inside another site's room");
+    fx_free(&f);
+
+    setup(&f, &e);
+    f.sites[1].orig = (int32_t)(fx_local(&f, 1) - (uint8_t *)&f.sites[1].orig);
+    expect_alias(&f, &e, 1, "copy is the site itself");
+    fx_free(&f);
+
+    setup(&f, &e);
+    move_room(&f, 1, (uint8_t *)f.desc + 8); /* over the descriptor */
+    expect_alias(&f, &e, 0, "room over the descriptor");
+    fx_free(&f);
+}
+
 struct wlog {
     int calls;
     uint64_t addrs[8];
@@ -292,5 +346,6 @@ static void bad_requests(void)
 
 T_CASES(T(links_and_reports), T(relink_and_unlink_exact), T(refusal_is_all_or_nothing),
         T(overlapping_sites_refused), T(unsorted_without_overlap),
-        T(writer_sees_only_changes), T(policy_asked_once), T(dry_run_writes_nothing),
+        T(rooms_never_alias), T(writer_sees_only_changes), T(policy_asked_once),
+        T(dry_run_writes_nothing),
         T(bad_requests))

@@ -106,7 +106,14 @@ static void m_tmpl_branch_end(uint8_t *img, size_t *len) { (void)len; tmpl_put(i
 static void m_tmpl_branch_back(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\x90\x75\xfc", 3); }
 static void m_tmpl_riprel(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\x48\x8b\x05\0\0\0\0", 7); }
 static void m_tmpl_indirect(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\xff\xd0", 2); }
-static void m_tmpl_undecodable(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\x90\x0f\x0b\x06", 4); }
+static void m_tmpl_undecodable(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\x90\x90\x06", 3); }
+static void m_tmpl_mid_branch(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\xeb\x01\xb0\xc3", 4); }
+static void m_tmpl_cr_to_rsp(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\x0f\x20\x24", 3); }
+static void m_tmpl_push_rexw(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\x66\x48\x50\x66\x58", 5); }
+static void m_tmpl_ud2(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\x0f\x0b", 2); }
+static void m_tmpl_getsec(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\x0f\x37", 2); }
+static void m_tmpl_balanced(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\x9c\x58", 2); }
+static void m_tmpl_unbalanced(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\x9c", 1); }
 static void m_tmpl_truncated(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\x48\x89\xf8\x48\x0f\xaf", 6); }
 
 #define N PVL_NOINDEX
@@ -149,6 +156,13 @@ static const struct defect defects[] = {
     {"template indirect call", m_tmpl_indirect, 1, PVL_E_TMPL_INDIRECT, "entry.template", 0},
     {"template undecodable", m_tmpl_undecodable, 1, PVL_E_TMPL_DECODE, "entry.template", 0},
     {"template ends mid-instruction", m_tmpl_truncated, 1, PVL_E_TMPL_DECODE, "entry.template", 0},
+    {"template branches into an immediate", m_tmpl_mid_branch, 1, PVL_E_TMPL_BRANCH, "entry.template", 0},
+    {"template moves cr4 into rsp", m_tmpl_cr_to_rsp, 1, PVL_E_TMPL_STACK, "entry.template", 0},
+    {"template push with 66 and REX.W", m_tmpl_push_rexw, 1, PVL_E_TMPL_STACK, "entry.template", 0},
+    {"template traps (ud2)", m_tmpl_ud2, 1, PVL_E_TMPL_INDIRECT, "entry.template", 0},
+    {"template enters SMX (getsec)", m_tmpl_getsec, 1, PVL_E_TMPL_INDIRECT, "entry.template", 0},
+    {"template pushes and pops", m_tmpl_balanced, 1, PVL_OK, NULL, 0},
+    {"template only pushes", m_tmpl_unbalanced, 1, PVL_E_TMPL_STACK, "entry.template", 0},
 };
 /* clang-format on */
 

@@ -52,6 +52,7 @@
  X(E_SITE_CLOBBERS,  "site clobber mask names RSP or an unknown register")   \
  X(E_SITE_TARGET,    "native call target is outside the object")             \
  X(E_SITE_OVERLAP,   "sites overlap")                                        \
+ X(E_SITE_ALIAS,     "a site's room covers site records, original copies or descriptors") \
  X(E_ROOM,           "template longer than the site")                        \
  X(E_CLOBBER,        "replacement clobbers a register the site does not allow") \
  X(E_CALL_ROOM,      "site too small for a call")                            \
@@ -286,7 +287,8 @@ pvl_result pvl_plan_site(const struct pvl_link *l, size_t i,
  * every site, and only if every one planned cleanly, write them (skipping
  * those whose bytes do not change).  Returns PVL_OK; PVL_E_REFUSED with
  * the refusals in the report and nothing written; a table-level error
- * (bad table, overlapping sites, environment for another interface) with
+ * (bad table, overlapping sites, a room over records, original copies or
+ * descriptors, environment for another interface) with
  * (diag) saying where and nothing written; or PVL_E_WRITE / PVL_E_VERIFY
  * from the writer, with the report counting what had been written.
  */

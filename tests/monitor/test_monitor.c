@@ -198,6 +198,14 @@ static void k_class(uint8_t *e, size_t *n) { (void)n; e[EI_CLASS] = ELFCLASS32; 
 static void k_machine(uint8_t *e, size_t *n) { (void)n; ((Elf64_Ehdr *)e)->e_machine = EM_386; }
 static void k_type(uint8_t *e, size_t *n) { (void)n; ((Elf64_Ehdr *)e)->e_type = ET_DYN; }
 static void k_phoff(uint8_t *e, size_t *n) { ((Elf64_Ehdr *)e)->e_phoff = *n - 8; }
+static void k_phoff_odd(uint8_t *e, size_t *n)
+{   /* program headers at an odd offset: read safely, then judged */
+    Elf64_Ehdr *eh = (Elf64_Ehdr *)e;
+    phdr(e, PT_NOTE)->p_type = PT_NULL; /* while still aligned */
+    memmove(e + *n + 1, e + eh->e_phoff, eh->e_phnum * sizeof(Elf64_Phdr));
+    eh->e_phoff = *n + 1;
+    *n += 1 + eh->e_phnum * sizeof(Elf64_Phdr);
+}
 static void k_past_ram(uint8_t *e, size_t *n) { (void)n; phdr(e, PT_LOAD)->p_paddr = 0x3ffffc0; }
 static void k_low(uint8_t *e, size_t *n) { (void)n; phdr(e, PT_LOAD)->p_paddr = 0x8000; }
 static void k_wrap(uint8_t *e, size_t *n) { (void)n; phdr(e, PT_LOAD)->p_memsz = ~0ull - 0x1000; }
@@ -230,6 +238,7 @@ static const struct bad_kernel bad_kernels[] = {
     {"i386", k_machine, "not an x86-64 ELF file (machine 3)"},
     {"shared object", k_type, "not an executable (ELF type 3)"},
     {"program headers outside", k_phoff, "program headers (2 at offset"},
+    {"program headers misaligned", k_phoff_odd, "no PVH entry note"},
     {"segment past RAM", k_past_ram, "segment 0: [0x3ffffc0, +0x7c) lies outside guest RAM [1 MiB, 0x4000000)"},
     {"segment below 1 MiB", k_low, "segment 0: [0x8000, +0x7c) lies outside guest RAM"},
     {"segment size wraps", k_wrap, "lies outside guest RAM"},
