@@ -1,0 +1,37 @@
+# bench/: benchmarks, separate programs run by `make bench` (not tests).
+
+BENCH_DIR := $(B)/bench
+BENCH_CFLAGS = $(HOST_CFLAGS) -Ibench
+
+$(BENCH_DIR)/libbench_ifunc.so: bench/bench_ifunc.c
+	$(quiet) LD $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) -shared -o $@ $<
+
+$(BENCH_DIR)/bench_retp.o: bench/bench_retp.c bench/bench_ops.h
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(BENCH_CFLAGS) -mindirect-branch=thunk -c $< -o $@
+
+$(BENCH_DIR)/bench_calls: $(B)/host/bench/bench_calls.o $(BENCH_DIR)/bench_retp.o \
+                          $(BENCH_DIR)/libbench_ifunc.so $(LIBPVLINK_SO1)
+	$(quiet) LD $@
+	$(Q)$(CC) $(RT_LDFLAGS) -o $@ $(filter %.o,$^) -L$(BENCH_DIR) -lbench_ifunc \
+		-Wl,-rpath,'$$ORIGIN' -L$(B)/lib -Wl,-rpath,'$$ORIGIN/../lib' $(RT_LDLIBS)
+
+$(BENCH_DIR)/bench_link: $(B)/host/bench/bench_link.o $(LIBPVLINK_SO1) $(LIBPVLCORE)
+	$(quiet) LD $@
+	$(Q)$(CC) $(RT_LDFLAGS) -o $@ $(filter %.o,$^) -L$(B)/lib \
+		-Wl,-rpath,'$$ORIGIN/../lib' $(RT_LDLIBS)
+
+$(B)/host/bench/%.o: CFLAGS_EXTRA = -Ibench
+$(B)/host/bench/bench_calls.o $(B)/host/bench/bench_link.o: $(B)/host/bench/%.o: bench/%.c
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(BENCH_CFLAGS) -c $< -o $@
+
+BENCH_BINS := $(BENCH_DIR)/bench_calls $(BENCH_DIR)/bench_link
+bench-runtime: $(BENCH_BINS)
+	$(Q)bench/run.sh $(BENCH_DIR)
+bench: bench-runtime
+.PHONY: bench-runtime

@@ -1,0 +1,351 @@
+/*
+ * pvlink runtime (libpvlink): the inline linker for running user-space
+ * processes.  Sites in every loaded object are linked, re-linked and
+ * unlinked against providers while other threads execute them.
+ *
+ * Objects.  Each ELF object whose code includes <pvlink/iface.h>
+ * registers its own site table (its hidden __start_/__stop_pvlink_sites)
+ * from a constructor when it is loaded, with its loaded bounds, and
+ * forgets it from a destructor when it is unloaded (dlclose).  An object
+ * loaded after a link keeps its native sites until the next link.  Code
+ * generated at run time registers with pvr_region_register().
+ *
+ * Providers.  A provider implements an interface: for each operation it
+ * proposes an action (native, inline template, call, NOPs) and supplies
+ * the template and/or the function.  It is a struct pvr_provider_desc,
+ * either in the program (pvr_provider_table) or exported by a shared
+ * object under the name PVR_PROVIDER_SYMBOL (pvr_provider_open).  Either
+ * way it is untrusted: magic, ABI, sizes, interface name and version,
+ * every pointer (inside the shared object's segments, or inside mapped
+ * memory for a table; calls inside executable code), every operation
+ * name, action and clobber mask, and every template (pvl_tmpl_check, room
+ * and clobbers against the interface) are checked, and the first problem
+ * is reported with a message naming the provider, the operation and the
+ * field.  Templates are copied; nothing in the descriptor is read after
+ * validation.  Loading a shared object runs its constructors: validation
+ * protects against malformed or mismatched providers, not malicious ones.
+ *
+ * Linking.  pvr_link() plans every site of the interface in every
+ * registered object (the core linker: room, clobbers, must-patch, per-site
+ * policy), and writes only if every site in every object planned cleanly.
+ * A call is written at the END of the room, NOPs first, so that the return
+ * address of a thread inside the callee is the site's end, which no later
+ * link rewrites.  Calls out of rel32 range go through a veneer (an
+ * absolute jump) mapped near the object.
+ *
+ * Writing the text of a running process (the live protocol, for each
+ * batch of sites, sorted by address; like Linux's text_poke_bp_batch):
+ *   1. make the pages of the batch read-write-EXECUTE, once per link (never
+ *      drop X); build an out-of-line copy of each site's current bytes
+ *      followed by a jump to the site's end (a call in them becomes a push
+ *      of the site's end and an absolute jump, so that no return address
+ *      points into a copy); add the sites to the set of int3 sites; publish
+ *      the batch to the signal handlers;
+ *   2. write int3 over the first byte of every site;
+ *      membarrier(PRIVATE_EXPEDITED_SYNC_CORE): every thread serializes;
+ *   3. a round: signal every other thread once (a real-time signal, see
+ *      pvr_set_signal) and wait until each has answered.  A thread stopped
+ *      strictly inside a site of the batch moves to the same offset of the
+ *      site's copy, so that no thread resumes in the middle of bytes about
+ *      to change; a thread that traps at the head of a site of this batch
+ *      answers from the trap.  A thread that has answered yields its CPU
+ *      while others have not, so that a signalled thread waiting for that
+ *      CPU answers at once;
+ *   4. write bytes 1..room-1 of every site; membarrier;
+ *   5. write the first byte of every site; membarrier;
+ *   6. withdraw the batch from the handlers.  A SIGTRAP raised by one of
+ *      its int3s but delivered after step 5 finds the site in the set of
+ *      int3 sites and re-runs the new first instruction.  Copies are freed
+ *      after a later round finds no thread inside them;
+ *   7. restore the pages' protection (after the last batch).
+ * A thread reaching a site between 2 and 5 traps; the SIGTRAP handler
+ * sends it through the out-of-line copy (the old bytes) and back to the
+ * site's end.  Traps that are not pvlink's go to the handler installed
+ * before (SA_SIGINFO or not, its mask, SA_RESETHAND; SIG_DFL and SIG_IGN
+ * behave as the kernel would: a trap kills, a sent SIGTRAP is ignored or
+ * kills).  A failure at any step restores the old bytes of the batch and
+ * then re-links the batches already done back to their old bytes, with the
+ * same protocol; the report says whether every site is old, every site is
+ * new, or (only if restoring failed too) how many are new: the first nnew
+ * changed sites in address order.  Every site is always whole: old bytes
+ * or new bytes.  (A failed serialization after step 5 leaves only late
+ * traps, which step 6 handles: the link stands.)
+ * With a single thread in the process (or PVR_LINK_STOPPED) the bytes are
+ * written directly: one mprotect per object and segment, then copies.
+ * Writing through /proc/self/mem (PVR_LINK_PROCMEM) is available but
+ * measured ~18 times slower here (a pwrite per write), so mprotect is the
+ * default.
+ *
+ * Requirements on the process: threads that run sites do not block
+ * SIGTRAP or pvlink's signal, and nothing replaces pvlink's handlers (a
+ * live link re-installs a replaced SIGTRAP handler and forwards to the
+ * replacement).  Signals interrupt system calls: with SA_RESTART most are
+ * restarted, but calls that never restart (nanosleep, poll, epoll_wait...)
+ * may return EINTR in threads signalled during a live link.  A thread
+ * suspended inside an application signal handler that interrupted it in
+ * the middle of a site is not seen (its saved context is not visible).
+ * The functions here are not async-signal-safe; a global mutex serializes
+ * them.
+ *
+ * Every function returns a pvl_result (PVL_OK on success) and fills a
+ * struct pvr_error on failure, unless said otherwise.
+ */
+#ifndef PVLINK_RUNTIME_H
+#define PVLINK_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "link.h"
+
+/* What went wrong: the core's code, the errno of a failed system call (or
+ * 0), and a message naming what and where. */
+#define PVR_MSG_MAX 320
+struct pvr_error {
+    pvl_result code;
+    int sys;
+    char msg[PVR_MSG_MAX];
+};
+
+/* ------------------------------------------------------------------------
+ * Objects
+ */
+
+/*
+ * Register the site table [start, stop) of the loaded object that holds
+ * it (called by the constructor <pvlink/iface.h> adds to every object).
+ * Registering the same table again counts a reference.  Returns 0, or -1
+ * (with errno) when no loaded object contains the table or memory runs
+ * out; an empty table (start == stop or NULL) is ignored with 0.
+ */
+int pvr_object_register(const struct pvl_site *start, const struct pvl_site *stop);
+
+/* Drop one reference to the table at (start); the last one forgets the
+ * object (its sites are no longer linked, its veneers are freed). */
+void pvr_object_unregister(const struct pvl_site *start);
+
+/*
+ * Register code generated at run time: (n) site records at (sites), every
+ * address they refer to inside [lo, hi), the text mapped with protection
+ * (prot) (PROT_READ|PROT_EXEC, restored after each link).  (name) is used
+ * in messages and must outlive the registration.  Refuses a bad range or
+ * a table outside it.
+ */
+pvl_result pvr_region_register(const char *name, const struct pvl_site *sites,
+                               size_t n, uintptr_t lo, uintptr_t hi, int prot,
+                               struct pvr_error *err);
+
+/* Forget a region registered with pvr_region_register (by its table). */
+void pvr_region_unregister(const struct pvl_site *sites);
+
+/* Number of registered objects and regions. */
+size_t pvr_object_count(void);
+
+/* ------------------------------------------------------------------------
+ * Providers
+ */
+
+/* "PVRP" in memory order. */
+#define PVR_PROVIDER_MAGIC 0x50525650u
+#define PVR_PROVIDER_ABI 1
+/* The symbol a provider shared object exports: a struct pvr_provider_desc. */
+#define PVR_PROVIDER_SYMBOL "pvr_provider_v1"
+/* Limits a descriptor must respect. */
+#define PVR_PROVIDER_MAX_OPS 1024
+#define PVR_NAME_MAX 64
+
+/*
+ * What a provider offers for one operation, named by its name in the
+ * interface.  (action) is the enum pvl_action it proposes.  (tmpl,
+ * tmpl_len) is an optional inline template changing (tmpl_clobbers);
+ * (call) an optional function with the op's C signature changing
+ * (call_clobbers) (PVL_CLB_C for a C function).  reserved must be zero.
+ */
+struct pvr_op_impl {
+    const char *op;
+    uint8_t action;
+    uint8_t tmpl_len;
+    uint16_t reserved;
+    uint32_t tmpl_clobbers;
+    uint32_t call_clobbers;
+    uint32_t reserved2;
+    const uint8_t *tmpl;
+    const void *call;
+};
+
+/*
+ * A provider: magic PVR_PROVIDER_MAGIC, abi PVR_PROVIDER_ABI, size and
+ * impl_size the sizes of the two structures as built, the interface name
+ * (NUL-padded) and version it implements, a name for messages, and
+ * (nimpl) entries at (impl), each operation at most once.  The major
+ * version must equal the program's; another minor is accepted (entries
+ * for operations the program does not know are ignored when the provider
+ * is newer, refused otherwise).
+ */
+struct pvr_provider_desc {
+    uint32_t magic;
+    uint16_t abi;
+    uint16_t size;
+    char iface[PVL_IFACE_NAME_MAX];
+    uint16_t major, minor;
+    uint32_t nimpl;
+    uint32_t impl_size;
+    uint32_t reserved;
+    const char *name;
+    const struct pvr_op_impl *impl;
+};
+
+_Static_assert(sizeof(struct pvr_op_impl) == 40, "pvr_op_impl layout");
+_Static_assert(sizeof(struct pvr_provider_desc) == 64, "pvr_provider_desc layout");
+
+/* Initializers for providers written in C. */
+#define PVR_PROVIDER_DESC(iface_name, maj, min, prov_name, impls)            \
+    {PVR_PROVIDER_MAGIC, PVR_PROVIDER_ABI, sizeof(struct pvr_provider_desc),  \
+     iface_name, maj, min, sizeof(impls) / sizeof((impls)[0]),               \
+     sizeof(struct pvr_op_impl), 0, prov_name, impls}
+/* A C function for op (op) of interface prefix (p), type-checked. */
+#define PVR_CALL(p_, op_, fn_)                                               \
+    {.op = #op_, .action = PVL_ACT_CALL, .call_clobbers = PVL_CLB_C,         \
+     .call = (const void *)(1 ? (fn_) : (p_##_##op_##_fn *)0)}
+/* An inline template (a byte string literal) changing (clb). */
+#define PVR_INLINE(op_name, bytes, clb)                                      \
+    {.op = #op_name, .action = PVL_ACT_INLINE,                               \
+     .tmpl_len = sizeof(bytes) - 1, .tmpl_clobbers = (clb),                  \
+     .tmpl = (const uint8_t *)(bytes)}
+
+/* A validated provider (opaque). */
+struct pvr_provider;
+
+/*
+ * Validate the descriptor (d), which lives in this process, against the
+ * program's interface (iface), and return a provider, or NULL with (err)
+ * saying why.  Pointers must lie in mapped memory (/proc/self/maps):
+ * strings and templates readable, calls executable.
+ */
+struct pvr_provider *pvr_provider_table(const struct pvr_provider_desc *d,
+                                        const struct pvl_iface *iface,
+                                        struct pvr_error *err);
+
+/*
+ * Load the shared object at (path) and validate it against (iface): the
+ * file is checked first (an x86-64 ELF shared object whose program headers
+ * and segments lie inside the file), then loaded (RTLD_NOW|RTLD_LOCAL),
+ * then its PVR_PROVIDER_SYMBOL descriptor checked as for a table, with
+ * every pointer inside the object's own segments.  Returns the provider
+ * or NULL with (err); nothing stays loaded on failure.
+ */
+struct pvr_provider *pvr_provider_open(const char *path,
+                                       const struct pvl_iface *iface,
+                                       struct pvr_error *err);
+
+/*
+ * Release a provider (dlclose for a shared object).  Refuses (PVL_E_ARG)
+ * while sites are linked to it.  The caller makes sure no thread is still
+ * running one of its functions (a call that started before the re-link).
+ */
+pvl_result pvr_provider_close(struct pvr_provider *p, struct pvr_error *err);
+
+/* The provider's name (its path for a shared object). */
+const char *pvr_provider_name(const struct pvr_provider *p);
+
+/* ------------------------------------------------------------------------
+ * Linking
+ */
+
+/* One site as the policy sees it. */
+struct pvr_site {
+    const char *object; /* path of the object ("" for the executable) */
+    struct pvl_site_info info;
+};
+
+/* Return the action for the site, given the provider's proposal. */
+typedef int (*pvr_policy_fn)(void *ctx, const struct pvr_site *s, int proposed);
+
+/* A refused site, with its object. */
+struct pvr_refusal {
+    const char *object;
+    struct pvl_refusal r;
+};
+
+#define PVR_LINK_DRY_RUN 0x01u /* plan and report; write nothing */
+#define PVR_LINK_STOPPED 0x02u /* no other thread runs these sites: write directly */
+#define PVR_LINK_LIVE 0x04u    /* use the live protocol even with one thread */
+#define PVR_LINK_NO_CALLS 0x08u /* hardening: refuse calls into the provider */
+#define PVR_LINK_PROCMEM 0x10u /* write through /proc/self/mem, not mprotect */
+
+struct pvr_link_opts {
+    unsigned flags;
+    pvr_policy_fn policy;
+    void *policy_ctx;
+    size_t batch;       /* sites per live batch; 0: 65536 */
+    unsigned timeout_ms; /* wait for a thread's answer; 0: 10000 */
+};
+
+/* Where the sites are after a link. */
+enum pvr_state {
+    PVR_STATE_NEW = 0,   /* every site that had to change holds its new bytes */
+    PVR_STATE_OLD = 1,   /* every site holds its old bytes (nothing changed) */
+    PVR_STATE_SPLIT = 2  /* restoring failed: nnew sites are new, the rest old */
+};
+
+/* What a link did.  (refused) is caller storage for (refused_cap) entries. */
+struct pvr_report {
+    uint32_t count[PVL_NACTIONS]; /* this interface's sites by action */
+    uint32_t nsites;              /* records in all tables */
+    uint32_t nother;              /* sites of other interfaces */
+    uint32_t nchanged;            /* sites whose bytes had to change */
+    uint32_t nnew;                /* of those, sites holding the new bytes */
+    uint32_t nrefused;
+    uint32_t nobjects;
+    uint32_t nbatches;
+    uint32_t nrounds;   /* signal rounds to the other threads */
+    uint32_t nmoved;    /* threads moved out of the middle of a site */
+    uint32_t nveneers;  /* calls that needed a veneer */
+    uint8_t live;       /* 1: the live protocol was used */
+    uint8_t state;      /* enum pvr_state */
+    uint8_t prot_left;  /* 1: restoring page protection failed (pages stay RWX) */
+    uint32_t refused_cap;
+    struct pvr_refusal *refused;
+};
+
+/*
+ * Link every site of (iface) in every registered object to provider (p)
+ * (validated against the same interface), or unlink them (p NULL: every
+ * site back to its original bytes).  (opts) and (rep) may be NULL.
+ * Returns PVL_OK; PVL_E_REFUSED with the refusals in (rep) and nothing
+ * written; a table error from an object (named in err); PVL_E_ENV for a
+ * provider of another interface; PVL_E_WRITE when writing failed (rep->state
+ * says where the sites are, err says what failed).
+ */
+pvl_result pvr_link(const struct pvl_iface *iface, const struct pvr_provider *p,
+                    const struct pvr_link_opts *opts, struct pvr_report *rep,
+                    struct pvr_error *err);
+
+/* pvr_link(iface, NULL, ...). */
+pvl_result pvr_unlink(const struct pvl_iface *iface, const struct pvr_link_opts *opts,
+                      struct pvr_report *rep, struct pvr_error *err);
+
+/* The provider (iface) is linked to, or NULL when it is native. */
+const struct pvr_provider *pvr_linked(const struct pvl_iface *iface);
+
+/*
+ * Choose the real-time signal the live protocol sends to threads (default
+ * SIGRTMAX - 2).  Refuses a signal outside SIGRTMIN..SIGRTMAX or one that
+ * already has a handler; must be called before the first live link.
+ */
+pvl_result pvr_set_signal(int sig, struct pvr_error *err);
+
+/* ------------------------------------------------------------------------
+ * Fault injection, for tests: make the (nth) next call (1 = the next one)
+ * of a system operation fail with (err_no).  (what) 0 clears all.
+ */
+enum pvr_fault {
+    PVR_FAULT_NONE,
+    PVR_FAULT_MPROTECT,   /* making text writable or restoring it */
+    PVR_FAULT_MEMBARRIER, /* a serialization */
+    PVR_FAULT_SIGNAL,     /* sending pvlink's signal to a thread */
+    PVR_NFAULTS
+};
+void pvr_fault_inject(enum pvr_fault what, unsigned nth, int err_no);
+
+#endif /* PVLINK_RUNTIME_H */

@@ -1,0 +1,551 @@
+/*
+ * Providers: validate a descriptor (in the program, or exported by a
+ * shared object) against the program's interface, and keep a private copy
+ * of what it offers.  The descriptor is untrusted: every pointer is
+ * checked against the memory it may live in before it is read.
+ */
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* ------------------------------------------------------------------------
+ * Memory a descriptor may point into: ranges with their protection.
+ */
+
+#define MAX_RANGES 4096
+
+struct mem {
+    struct range {
+        uintptr_t lo, hi;
+        int prot;
+    } r[MAX_RANGES];
+    size_t n;
+};
+
+static int mem_has(const struct mem *m, const void *p, size_t n, int prot)
+{
+    uintptr_t a = (uintptr_t)p;
+
+    for (size_t i = 0; i < m->n; i++)
+        if (a >= m->r[i].lo && a < m->r[i].hi)
+            return n <= m->r[i].hi - a && (m->r[i].prot & prot) == prot;
+    return 0;
+}
+
+/* A NUL-terminated string of at most (max) bytes in readable memory. */
+static int mem_str(const struct mem *m, const char *s, size_t max)
+{
+    for (size_t i = 0; i < max; i++) {
+        if (!mem_has(m, s + i, 1, PROT_READ))
+            return 0;
+        if (s[i] == '\0')
+            return 1;
+    }
+    return 0;
+}
+
+static void mem_add(struct mem *m, uintptr_t lo, uintptr_t hi, int prot)
+{
+    if (m->n < MAX_RANGES && lo < hi)
+        m->r[m->n++] = (struct range){lo, hi, prot};
+}
+
+/* The whole process's mappings, for providers built in the program. */
+static int mem_from_maps(struct mem *m)
+{
+    char line[512];
+    FILE *f = fopen("/proc/self/maps", "re");
+
+    if (!f)
+        return -1;
+    m->n = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        char perm[5];
+        if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perm) != 3)
+            continue;
+        mem_add(m, lo, hi, (perm[0] == 'r' ? PROT_READ : 0) |
+                               (perm[2] == 'x' ? PROT_EXEC : 0));
+    }
+    fclose(f);
+    return 0;
+}
+
+struct find_dl {
+    uintptr_t base;
+    const char *name;
+    struct mem *m;
+    int found;
+};
+
+static int dl_segments(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct find_dl *f = arg;
+
+    (void)size;
+    if (info->dlpi_addr != f->base || !info->dlpi_name || strcmp(info->dlpi_name, f->name))
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        mem_add(f->m, lo, lo + ph->p_memsz,
+                ((ph->p_flags & PF_R) ? PROT_READ : 0) | ((ph->p_flags & PF_X) ? PROT_EXEC : 0));
+    }
+    f->found = 1;
+    return 1;
+}
+
+/* The loaded segments of the shared object (dl). */
+static int mem_from_dl(struct mem *m, void *dl)
+{
+    struct link_map *lm;
+    struct find_dl f = {0, NULL, m, 0};
+
+    m->n = 0;
+    if (dlinfo(dl, RTLD_DI_LINKMAP, &lm) != 0)
+        return -1;
+    f.base = lm->l_addr, f.name = lm->l_name;
+    dl_iterate_phdr(dl_segments, &f);
+    return f.found ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------------
+ * The descriptor.
+ */
+
+struct check {
+    const char *who; /* the provider's name in messages */
+    const struct mem *m;
+    const struct pvl_iface *iface;
+    struct pvr_provider *p;
+    size_t tmpl_used;
+    struct pvr_error *err;
+};
+
+static pvl_result head_fail(struct check *c, pvl_result code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static pvl_result head_fail(struct check *c, pvl_result code, const char *fmt, ...)
+{
+    char what[200];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return pvr__fail(c->err, code, 0, "provider \"%s\": %s", c->who, what);
+}
+
+static pvl_result check_head(struct check *c, const struct pvr_provider_desc *d)
+{
+    if (!mem_has(c->m, d, sizeof *d, PROT_READ))
+        return head_fail(c, PVL_E_ROM_SHORT, "descriptor at %#lx is outside the provider",
+                         (unsigned long)d);
+    if (d->magic != PVR_PROVIDER_MAGIC)
+        return head_fail(c, PVL_E_ROM_MAGIC, "descriptor has bad magic %#x (expected %#x)",
+                         d->magic, PVR_PROVIDER_MAGIC);
+    if (d->abi != PVR_PROVIDER_ABI)
+        return head_fail(c, PVL_E_ROM_FORMAT, "descriptor ABI %u, this runtime reads ABI %u",
+                         d->abi, PVR_PROVIDER_ABI);
+    if (d->size != sizeof *d || d->impl_size != sizeof(struct pvr_op_impl))
+        return head_fail(c, PVL_E_ROM_SIZE, "descriptor sizes %u/%u do not match this "
+                         "runtime's %zu/%zu", d->size, d->impl_size, sizeof *d,
+                         sizeof(struct pvr_op_impl));
+    if (d->reserved)
+        return head_fail(c, PVL_E_ROM_RESERVED, "reserved field is %u, must be 0",
+                         d->reserved);
+    if (memchr(d->iface, '\0', sizeof d->iface) == NULL)
+        return head_fail(c, PVL_E_ROM_IFACE, "interface name is not NUL-terminated");
+    if (d->name && !mem_str(c->m, d->name, PVR_NAME_MAX))
+        return head_fail(c, PVL_E_ROM_TABLE, "name at %#lx is not a string inside the "
+                         "provider", (unsigned long)d->name);
+    return PVL_OK;
+}
+
+static pvl_result check_iface(struct check *c, const struct pvr_provider_desc *d)
+{
+    const struct pvl_iface *f = c->iface;
+
+    if (strcmp(d->iface, f->name) != 0)
+        return pvr__fail(c->err, PVL_E_ROM_IFACE, 0,
+                         "provider \"%s\" implements \"%s\" %u.%u, program has \"%s\" %u.%u",
+                         c->who, d->iface, d->major, d->minor, f->name, f->major, f->minor);
+    if (d->major != f->major)
+        return pvr__fail(c->err, PVL_E_ROM_VERSION, 0,
+                         "provider \"%s\" implements \"%s\" %u.%u, program has %u.%u", c->who,
+                         d->iface, d->major, d->minor, f->major, f->minor);
+    if (d->nimpl > PVR_PROVIDER_MAX_OPS)
+        return head_fail(c, PVL_E_ROM_TABLE, "%u op entries, at most %d", d->nimpl,
+                         PVR_PROVIDER_MAX_OPS);
+    if (d->nimpl && !mem_has(c->m, d->impl, d->nimpl * sizeof *d->impl, PROT_READ))
+        return head_fail(c, PVL_E_ROM_TABLE, "op table (%u entries at %#lx) is outside the "
+                         "provider", d->nimpl, (unsigned long)d->impl);
+    return PVL_OK;
+}
+
+static pvl_result op_fail(struct check *c, pvl_result code, const char *op,
+                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static pvl_result op_fail(struct check *c, pvl_result code, const char *op,
+                          const char *fmt, ...)
+{
+    char what[200];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return pvr__fail(c->err, code, 0, "provider \"%s\", op \"%s\": %s", c->who, op, what);
+}
+
+/* Clobbers: valid, and inside what the op's sites allow. */
+static pvl_result check_clobbers(struct check *c, const char *op, const char *what,
+                                 uint32_t clb, uint32_t allowed)
+{
+    char b1[96], b2[96];
+
+    if (clb & ~PVL_CLB_VALID)
+        return op_fail(c, PVL_E_ROM_CLOBBERS, op, "%s clobber mask %#x names rsp or an "
+                       "unknown register", what, clb);
+    if (clb & ~allowed)
+        return op_fail(c, PVL_E_CLOBBER, op, "%s clobbers %s, which the op does not allow "
+                       "(it allows %s)", what, pvr__regs(clb & ~allowed, b1, sizeof b1),
+                       pvr__regs(allowed, b2, sizeof b2));
+    return PVL_OK;
+}
+
+static pvl_result check_tmpl(struct check *c, const char *op, const struct pvr_op_impl *e,
+                             const struct pvl_op_info *info)
+{
+    struct pvl_diag d;
+    pvl_result r;
+
+    if (!mem_has(c->m, e->tmpl, e->tmpl_len, PROT_READ))
+        return op_fail(c, PVL_E_ROM_TEMPLATE, op, "template at %#lx (%u bytes) is outside "
+                       "the provider", (unsigned long)e->tmpl, e->tmpl_len);
+    if (e->tmpl_len > info->room)
+        return op_fail(c, PVL_E_ROOM, op, "template is %u bytes, room is %u", e->tmpl_len,
+                       info->room);
+    if ((r = check_clobbers(c, op, "template", e->tmpl_clobbers, info->clobbers)) != PVL_OK)
+        return r;
+    if ((r = pvl_tmpl_check(e->tmpl, e->tmpl_len, &d)) != PVL_OK)
+        return op_fail(c, r, op, "template: %s at byte %llu", pvl_strerror(r),
+                       (unsigned long long)d.value);
+    return PVL_OK;
+}
+
+static pvl_result check_call(struct check *c, const char *op, const struct pvr_op_impl *e,
+                             const struct pvl_op_info *info)
+{
+    if (!mem_has(c->m, e->call, 1, PROT_READ | PROT_EXEC))
+        return op_fail(c, PVL_E_ROM_CALL, op, "call %#lx is outside the provider's "
+                       "executable code", (unsigned long)e->call);
+    return check_clobbers(c, op, "call", e->call_clobbers, info->clobbers);
+}
+
+static pvl_result check_action(struct check *c, const char *op, const struct pvr_op_impl *e,
+                               const struct pvl_op_info *info)
+{
+    if (e->action >= PVL_NACTIONS)
+        return op_fail(c, PVL_E_ROM_ACTION, op, "unknown action %u", e->action);
+    if (e->reserved || e->reserved2)
+        return op_fail(c, PVL_E_ROM_RESERVED, op, "reserved fields must be 0");
+    if (e->action == PVL_ACT_INLINE && !e->tmpl_len)
+        return op_fail(c, PVL_E_ROM_MISSING, op, "action inline without a template");
+    if (e->action == PVL_ACT_CALL && !e->call)
+        return op_fail(c, PVL_E_ROM_MISSING, op, "action call without a function");
+    if (e->action == PVL_ACT_NOP && (info->props & PVL_OP_RESULT))
+        return op_fail(c, PVL_E_NOP_RESULT, op, "NOPs for an operation that returns a value");
+    return PVL_OK;
+}
+
+/* Entry (i): its op, then everything it offers; fills c->p->impl. */
+static pvl_result check_entry(struct check *c, const struct pvr_provider_desc *d, uint32_t i,
+                              uint8_t *seen)
+{
+    const struct pvr_op_impl *e = &d->impl[i];
+    const struct pvl_op_info *info;
+    pvl_result r;
+    int op;
+
+    if (!e->op || !mem_str(c->m, e->op, PVR_NAME_MAX))
+        return head_fail(c, PVL_E_ROM_OP, "entry %u: op name at %#lx is not a string inside "
+                         "the provider", i, (unsigned long)e->op);
+    if ((op = pvl_iface_find(c->iface, e->op)) < 0) {
+        if (d->minor > c->iface->minor)
+            return PVL_OK; /* an operation newer than this program */
+        return op_fail(c, PVL_E_ROM_OP, e->op, "no such operation in \"%s\" %u.%u",
+                       c->iface->name, c->iface->major, c->iface->minor);
+    }
+    if (seen[op]++)
+        return op_fail(c, PVL_E_ROM_ORDER, e->op, "appears twice");
+    info = &c->iface->ops[op];
+    if ((r = check_action(c, e->op, e, info)) != PVL_OK)
+        return r;
+    if (e->tmpl_len && (r = check_tmpl(c, e->op, e, info)) != PVL_OK)
+        return r;
+    if (e->call && (r = check_call(c, e->op, e, info)) != PVL_OK)
+        return r;
+    if (e->tmpl_len)
+        memcpy(c->p->tmpl + c->tmpl_used, e->tmpl, e->tmpl_len);
+    c->p->impl[op] = (struct pvl_impl){
+        .action = e->action, .tmpl_len = e->tmpl_len,
+        .tmpl_clobbers = e->tmpl_clobbers, .call_clobbers = e->call_clobbers,
+        .tmpl = e->tmpl_len ? c->p->tmpl + c->tmpl_used : NULL,
+        .call = (uint64_t)(uintptr_t)e->call};
+    c->tmpl_used += e->tmpl_len;
+    return PVL_OK;
+}
+
+static pvl_result check_iface_sane(const struct pvl_iface *f, struct pvr_error *err)
+{
+    if (!f || !f->name || strlen(f->name) >= PVL_IFACE_NAME_MAX || (f->nops && !f->ops) ||
+        f->nops > PVR_PROVIDER_MAX_OPS)
+        return pvr__fail(err, PVL_E_ARG, 0, "the program's interface description is invalid");
+    return PVL_OK;
+}
+
+static struct pvr_provider *new_provider(const struct pvl_iface *f, uint32_t nimpl)
+{
+    struct pvr_provider *p = calloc(1, sizeof *p);
+
+    if (!p)
+        return NULL;
+    p->impl = calloc(f->nops ? f->nops : 1, sizeof *p->impl);
+    p->tmpl = malloc((size_t)nimpl * PVL_ROOM_MAX + 1);
+    if (!p->impl || !p->tmpl) {
+        free(p->impl), free(p->tmpl), free(p);
+        return NULL;
+    }
+    for (uint16_t op = 0; op < f->nops; op++)
+        p->impl[op] = (struct pvl_impl){.action = PVL_ACT_NATIVE};
+    return p;
+}
+
+static void free_provider(struct pvr_provider *p)
+{
+    if (p)
+        free(p->impl), free(p->tmpl), free(p);
+}
+
+/* What a table without a (valid) name is called in messages. */
+#define TABLE_NAME "(table)"
+
+/* The whole descriptor; returns a provider or NULL with (err). */
+static struct pvr_provider *check_desc(const char *who, const struct pvr_provider_desc *d,
+                                       const struct mem *m, const struct pvl_iface *iface,
+                                       struct pvr_error *err)
+{
+    struct check c = {who, m, iface, NULL, 0, err};
+    uint8_t seen[PVR_PROVIDER_MAX_OPS] = {0};
+
+    if (check_head(&c, d) != PVL_OK)
+        return NULL;
+    if (!strcmp(who, TABLE_NAME) && d->name) /* a table names itself */
+        c.who = d->name;
+    if (check_iface(&c, d) != PVL_OK)
+        return NULL;
+    if (!(c.p = new_provider(iface, d->nimpl))) {
+        pvr__fail(err, PVL_E_ARG, ENOMEM, "provider \"%s\": out of memory", c.who);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < d->nimpl; i++)
+        if (check_entry(&c, d, i, seen) != PVL_OK) {
+            free_provider(c.p);
+            return NULL;
+        }
+    snprintf(c.p->name, sizeof c.p->name, "%s", c.who);
+    snprintf(c.p->iface, sizeof c.p->iface, "%s", iface->name);
+    c.p->major = d->major, c.p->minor = d->minor, c.p->nops = iface->nops;
+    return c.p;
+}
+
+struct pvr_provider *pvr_provider_table(const struct pvr_provider_desc *d,
+                                        const struct pvl_iface *iface, struct pvr_error *err)
+{
+    struct mem *m;
+    struct pvr_provider *p = NULL;
+
+    if (check_iface_sane(iface, err) != PVL_OK)
+        return NULL;
+    if (!(m = malloc(sizeof *m))) {
+        pvr__fail(err, PVL_E_ARG, ENOMEM, "provider: out of memory");
+        return NULL;
+    }
+    if (mem_from_maps(m) != 0)
+        pvr__fail(err, PVL_E_ARG, errno, "provider: cannot read /proc/self/maps: %s",
+                  strerror(errno));
+    else
+        p = check_desc(TABLE_NAME, d, m, iface, err);
+    free(m);
+    return p;
+}
+
+/* ------------------------------------------------------------------------
+ * Shared objects: the file first, then the loaded object.
+ */
+
+static pvl_result trunc_fail(struct pvr_error *err, const char *path, const char *what,
+                             unsigned long long end, unsigned long long size)
+{
+    return pvr__fail(err, PVL_E_ROM_SHORT, 0, "provider \"%s\": truncated: %s ends at byte "
+                     "%llu, the file has %llu", path, what, end, size);
+}
+
+static pvl_result check_ehdr(const char *path, const Elf64_Ehdr *h, uint64_t size,
+                             struct pvr_error *err)
+{
+    if (size < SELFMAG || memcmp(h->e_ident, ELFMAG, SELFMAG) != 0)
+        return pvr__fail(err, PVL_E_ROM_MAGIC, 0, "provider \"%s\": not an ELF file", path);
+    if (size < sizeof *h)
+        return trunc_fail(err, path, "the ELF header", sizeof *h, size);
+    if (h->e_ident[EI_CLASS] != ELFCLASS64 || h->e_ident[EI_DATA] != ELFDATA2LSB ||
+        h->e_machine != EM_X86_64 || h->e_type != ET_DYN)
+        return pvr__fail(err, PVL_E_ROM_FORMAT, 0, "provider \"%s\": not an x86-64 ELF "
+                         "shared object", path);
+    if (h->e_phentsize != sizeof(Elf64_Phdr) || h->e_phnum == 0)
+        return pvr__fail(err, PVL_E_ROM_FORMAT, 0, "provider \"%s\": bad program header "
+                         "table", path);
+    if (h->e_phoff > size || (uint64_t)h->e_phnum * sizeof(Elf64_Phdr) > size - h->e_phoff)
+        return trunc_fail(err, path, "the program header table",
+                          h->e_phoff + (uint64_t)h->e_phnum * sizeof(Elf64_Phdr), size);
+    if (h->e_shoff > size || (uint64_t)h->e_shnum * h->e_shentsize > size - h->e_shoff)
+        return trunc_fail(err, path, "the section header table",
+                          h->e_shoff + (uint64_t)h->e_shnum * h->e_shentsize, size);
+    return PVL_OK;
+}
+
+static pvl_result check_phdrs(const char *path, const uint8_t *img, uint64_t size,
+                              struct pvr_error *err)
+{
+    const Elf64_Ehdr *h = (const Elf64_Ehdr *)img;
+    const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + h->e_phoff);
+
+    for (unsigned i = 0; i < h->e_phnum; i++) {
+        char what[32];
+        if (ph[i].p_type != PT_LOAD && ph[i].p_type != PT_DYNAMIC)
+            continue;
+        if (ph[i].p_offset <= size && ph[i].p_filesz <= size - ph[i].p_offset)
+            continue;
+        snprintf(what, sizeof what, "segment %u", i);
+        return trunc_fail(err, path, what, ph[i].p_offset + ph[i].p_filesz, size);
+    }
+    return PVL_OK;
+}
+
+/* Check the file at (path) before the loader sees it. */
+static pvl_result check_file(const char *path, struct pvr_error *err)
+{
+    struct stat st;
+    void *img;
+    pvl_result r;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return pvr__fail(err, PVL_E_ARG, errno, "provider \"%s\": cannot open: %s", path,
+                         strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return pvr__fail(err, PVL_E_ARG, errno, "provider \"%s\": not a regular file", path);
+    }
+    if (st.st_size == 0) {
+        close(fd);
+        return pvr__fail(err, PVL_E_ROM_MAGIC, 0, "provider \"%s\": not an ELF file", path);
+    }
+    img = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (img == MAP_FAILED)
+        return pvr__fail(err, PVL_E_ARG, errno, "provider \"%s\": cannot read: %s", path,
+                         strerror(errno));
+    r = check_ehdr(path, img, (uint64_t)st.st_size, err);
+    if (r == PVL_OK)
+        r = check_phdrs(path, img, (uint64_t)st.st_size, err);
+    munmap(img, (size_t)st.st_size);
+    return r;
+}
+
+static struct pvr_provider *check_loaded(const char *path, void *dl,
+                                         const struct pvl_iface *iface, struct pvr_error *err)
+{
+    struct pvr_provider *p = NULL;
+    const struct pvr_provider_desc *d = dlsym(dl, PVR_PROVIDER_SYMBOL);
+    struct mem *m = malloc(sizeof *m);
+
+    if (!m)
+        pvr__fail(err, PVL_E_ARG, ENOMEM, "provider \"%s\": out of memory", path);
+    else if (!d)
+        pvr__fail(err, PVL_E_ROM_TABLE, 0, "provider \"%s\": no symbol \"%s\"", path,
+                  PVR_PROVIDER_SYMBOL);
+    else if (mem_from_dl(m, dl) != 0)
+        pvr__fail(err, PVL_E_ARG, 0, "provider \"%s\": cannot find its segments", path);
+    else if (!mem_has(m, d, sizeof *d, PROT_READ))
+        pvr__fail(err, PVL_E_ROM_TABLE, 0, "provider \"%s\": symbol \"%s\" is not in the "
+                  "provider", path, PVR_PROVIDER_SYMBOL);
+    else
+        p = check_desc(path, d, m, iface, err);
+    free(m);
+    return p;
+}
+
+struct pvr_provider *pvr_provider_open(const char *path, const struct pvl_iface *iface,
+                                       struct pvr_error *err)
+{
+    struct pvr_provider *p;
+    void *dl;
+
+    if (check_iface_sane(iface, err) != PVL_OK)
+        return NULL;
+    if (!path) {
+        pvr__fail(err, PVL_E_ARG, 0, "provider: no path");
+        return NULL;
+    }
+    if (strlen(path) > PVR_NAME_MAX) {
+        pvr__fail(err, PVL_E_ARG, 0, "provider \"%.*s...\": path longer than %d bytes",
+                  PVR_NAME_MAX, path, PVR_NAME_MAX);
+        return NULL;
+    }
+    if (check_file(path, err) != PVL_OK)
+        return NULL;
+    if (!(dl = dlopen(path, RTLD_NOW | RTLD_LOCAL))) {
+        pvr__fail(err, PVL_E_ARG, 0, "provider \"%s\": cannot load: %s", path, dlerror());
+        return NULL;
+    }
+    if (!(p = check_loaded(path, dl, iface, err))) {
+        dlclose(dl);
+        return NULL;
+    }
+    p->dl = dl;
+    return p;
+}
+
+const char *pvr_provider_name(const struct pvr_provider *p)
+{
+    return p ? p->name : "(native)";
+}
+
+pvl_result pvr_provider_close(struct pvr_provider *p, struct pvr_error *err)
+{
+    if (!p)
+        return PVL_OK;
+    pthread_mutex_lock(&pvr__lock);
+    if (pvr__provider_in_use(p)) {
+        pthread_mutex_unlock(&pvr__lock);
+        return pvr__fail(err, PVL_E_ARG, 0, "provider \"%s\": sites are linked to it; "
+                         "re-link or unlink first", p->name);
+    }
+    pthread_mutex_unlock(&pvr__lock);
+    if (p->dl)
+        dlclose(p->dl);
+    free_provider(p);
+    return PVL_OK;
+}

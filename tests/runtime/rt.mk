@@ -1,0 +1,37 @@
+# tests/runtime/: the runtime's tests.  Programs link libpvlink.so and the
+# test library librt_sites.so; provider shared objects are built from
+# rt_prov.c, one per variant.
+
+RT_DIR := $(B)/tests/runtime
+RT_COMMON := $(call objs,host,tests/runtime/rt_common.c tests/harness.c)
+RT_TESTS := rt_link rt_prov rt_fault rt_trap rt_stress
+RT_SOS := $(RT_DIR)/librt_sites.so $(RT_DIR)/librt_late.so \
+          $(addprefix $(RT_DIR)/prov_,good.so iface.so version.so long.so clobbers.so)
+
+$(RT_DIR)/librt_sites.so $(RT_DIR)/librt_late.so: tests/runtime/rt_lib.c tests/runtime/rt_iface.h
+	$(quiet) LD $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) -shared -Wl,-soname,$(notdir $@) -o $@ $<
+
+# variant name -> interface, major, minor, table
+PROV_good := '"pvlink.rt"' 1 4 good
+PROV_iface := '"pvlink.other"' 1 0 good
+PROV_version := '"pvlink.rt"' 2 0 good
+PROV_long := '"pvlink.rt"' 1 2 too_long
+PROV_clobbers := '"pvlink.rt"' 1 2 wide
+prov_def = -DPROV_IFACE=$(word 1,$(PROV_$1)) -DPROV_MAJOR=$(word 2,$(PROV_$1)) \
+           -DPROV_MINOR=$(word 3,$(PROV_$1)) -DPROV_TABLE=$(word 4,$(PROV_$1))
+
+$(RT_DIR)/prov_%.so: tests/runtime/rt_prov.c tests/runtime/rt_iface.h
+	$(quiet) LD $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) $(call prov_def,$*) -shared -o $@ $<
+
+$(RT_DIR)/%: $(B)/host/tests/runtime/test_%.o $(RT_COMMON) $(RT_SOS) $(LIBPVLINK_SO1)
+	$(quiet) LD $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(RT_LDFLAGS) -o $@ $(filter %.o,$^) -L$(RT_DIR) -lrt_sites \
+		-Wl,-rpath,'$$ORIGIN' $(RT_LDLIBS)
+
+TEST_BINS += $(addprefix $(RT_DIR)/,$(RT_TESTS))
+CHECKS += $(addprefix $(RT_DIR)/,$(RT_TESTS))

@@ -1,0 +1,52 @@
+/*
+ * Shared by the runtime tests: the program's own pvlink.rt sites, two
+ * in-program providers, and checks of results and of site bytes derived
+ * independently of the linker.
+ *
+ *   provider  add         twice          mix            note
+ *   native    a+b         2a             a+3b           records v
+ *   A         call a+b+1000  inline 3a   inline 2a+b    call, records -v
+ *   B         inline a+b+7   call 4a     call a*b       native
+ *   SO        call a-b    native         inline a-b     NOPs
+ */
+#ifndef RT_COMMON_H
+#define RT_COMMON_H
+
+#include <pvlink/runtime.h>
+
+#include "rt_iface.h"
+
+enum { ST_NATIVE, ST_A, ST_B, ST_SO, NSTATES };
+
+extern const struct pvr_provider_desc rt_desc_a, rt_desc_b;
+
+/* The program's sites: one of each op in each function. */
+long exe_add(long a, long b);
+long exe_twice(long a);
+long exe_mix(long a, long b);
+void exe_note(long v);
+long exe_noted(void);
+void exe_sites(const struct pvl_site **start, const struct pvl_site **stop);
+
+/* What op (op) returns / records under state (st). */
+long rt_expect(int st, int op, long a, long b);
+
+/* Check every result of the program and the library under (st); returns
+ * the number of mismatches (each reported with t_fail). */
+int rt_check_results(const char *where, int st);
+
+/*
+ * Check the bytes of every pvlink.rt site in [start, stop) under (st);
+ * (so) is the dlopen handle of the SO provider for state ST_SO.  Returns
+ * the number of sites checked.
+ */
+int rt_check_bytes(const char *where, const struct pvl_site *start,
+                   const struct pvl_site *stop, int st);
+
+/* 1 when site (s) (of pvlink.rt) holds exactly its bytes under (st). */
+int rt_site_is(const struct pvl_site *s, int st);
+
+/* Path of a file next to this test program. */
+const char *rt_path(const char *name);
+
+#endif

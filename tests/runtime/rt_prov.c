@@ -1,0 +1,32 @@
+/*
+ * Provider shared objects for pvlink.rt, one source built five ways (the
+ * makefile sets PROV_IFACE, PROV_MAJOR, PROV_MINOR and PROV_TABLE): the
+ * good one and four that must be refused.
+ *   good      "pvlink.rt" 1.4: add -> call (a - b), mix -> inline a - b,
+ *             note -> NOPs, plus an op newer than the program (ignored)
+ *   iface     implements "pvlink.other" 1.0
+ *   version   implements "pvlink.rt" 2.0
+ *   long      twice's template is 9 bytes (room 5)
+ *   clobbers  twice's template changes rcx (twice allows rax flags)
+ */
+#include <pvlink/runtime.h>
+
+#include "rt_iface.h"
+
+static long so_add(long a, long b) { return a - b; }
+
+__attribute__((unused)) static const struct pvr_op_impl good[] = {
+    PVR_CALL(rt, add, so_add),
+    PVR_INLINE(mix, "\x48\x89\xf8\x48\x29\xf0", PVL_CLB(RAX) | PVL_CLB(FLAGS)),
+    {.op = "note", .action = PVL_ACT_NOP},
+    {.op = "future_op", .action = PVL_ACT_NOP}, /* newer than the program */
+};
+__attribute__((unused)) static const struct pvr_op_impl too_long[] = {
+    PVR_INLINE(twice, "\x48\x8d\x04\x3f\x0f\x1f\x44\x00\x00", PVL_CLB(RAX)),
+};
+__attribute__((unused)) static const struct pvr_op_impl wide[] = {
+    PVR_INLINE(twice, "\x48\x8d\x0c\x3f", PVL_CLB(RAX) | PVL_CLB(RCX)),
+};
+
+const struct pvr_provider_desc pvr_provider_v1 =
+    PVR_PROVIDER_DESC(PROV_IFACE, PROV_MAJOR, PROV_MINOR, "rt-so", PROV_TABLE);

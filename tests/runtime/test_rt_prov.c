@@ -1,0 +1,246 @@
+/*
+ * Providers that must be refused, each with its exact message: wrong
+ * interface, wrong version, template too long, clobbers too wide,
+ * truncated file, garbage file, plus descriptor errors of in-program
+ * tables.  Nothing stays loaded after a refusal.
+ */
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../harness.h"
+#include "rt_common.h"
+
+static void expect_msg(const char *file, int line, const struct pvr_error *e,
+                       pvl_result code, const char *want)
+{
+    if (e->code != code)
+        t_fail(file, line, "code %d (%s), expected %d (%s)", e->code, pvl_strerror(e->code),
+               code, pvl_strerror(code));
+    if (strcmp(e->msg, want))
+        t_fail(file, line, "message:\n      %s\n  expected:\n      %s", e->msg, want);
+}
+#define EXPECT_MSG(e, code, ...)                                             \
+    do {                                                                     \
+        char w_[PVR_MSG_MAX];                                                \
+        snprintf(w_, sizeof w_, __VA_ARGS__);                                \
+        expect_msg(__FILE__, __LINE__, e, code, w_);                         \
+    } while (0)
+
+/* Open (path) as a provider; it must be refused.  Returns the error. */
+static struct pvr_error refuse(const char *path)
+{
+    struct pvr_error e = {0};
+    struct pvr_provider *p = pvr_provider_open(path, &rt_iface, &e);
+    if (p) {
+        t_fail(__FILE__, __LINE__, "%s was accepted", path);
+        pvr_provider_close(p, NULL);
+    }
+    return e;
+}
+
+/* Nothing of a refused provider may stay loaded. */
+static int loaded(const char *name)
+{
+    char line[512];
+    int found = 0;
+    FILE *f = fopen("/proc/self/maps", "r");
+    while (f && fgets(line, sizeof line, f))
+        found |= strstr(line, name) != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+static void good(void)
+{
+    struct pvr_error e;
+    struct pvr_provider *p = pvr_provider_open(rt_path("prov_good.so"), &rt_iface, &e);
+
+    if (!p) {
+        t_fail(__FILE__, __LINE__, "%s", e.msg);
+        return;
+    }
+    CHECK(strcmp(pvr_provider_name(p), rt_path("prov_good.so")) == 0);
+    CHECK(loaded("prov_good.so"));
+    CHECK_EQ(pvr_provider_close(p, &e), PVL_OK);
+    CHECK(!loaded("prov_good.so"));
+}
+
+static void wrong_interface(void)
+{
+    const char *path = rt_path("prov_iface.so");
+    struct pvr_error e = refuse(path);
+    EXPECT_MSG(&e, PVL_E_ROM_IFACE, "provider \"%s\" implements \"pvlink.other\" 1.0, "
+               "program has \"pvlink.rt\" 1.2", path);
+    CHECK(!loaded("prov_iface.so"));
+}
+
+static void wrong_version(void)
+{
+    const char *path = rt_path("prov_version.so");
+    struct pvr_error e = refuse(path);
+    EXPECT_MSG(&e, PVL_E_ROM_VERSION, "provider \"%s\" implements \"pvlink.rt\" 2.0, "
+               "program has 1.2", path);
+    CHECK(!loaded("prov_version.so"));
+}
+
+static void template_too_long(void)
+{
+    const char *path = rt_path("prov_long.so");
+    struct pvr_error e = refuse(path);
+    EXPECT_MSG(&e, PVL_E_ROOM, "provider \"%s\", op \"twice\": template is 9 bytes, "
+               "room is 5", path);
+}
+
+static void clobbers_too_wide(void)
+{
+    const char *path = rt_path("prov_clobbers.so");
+    struct pvr_error e = refuse(path);
+    EXPECT_MSG(&e, PVL_E_CLOBBER, "provider \"%s\", op \"twice\": template clobbers rcx, "
+               "which the op does not allow (it allows rax flags)", path);
+}
+
+/* A copy of the first (n) bytes of prov_good.so (all of it for n = 0). */
+static const char *partial_copy(size_t n, Elf64_Ehdr *h)
+{
+    static char path[64];
+    static char buf[1 << 20];
+    int in = open(rt_path("prov_good.so"), O_RDONLY), out;
+    ssize_t got = read(in, buf, sizeof buf);
+
+    close(in);
+    memcpy(h, buf, sizeof *h);
+    snprintf(path, sizeof path, "/tmp/pvlink-rt-%d.so", (int)getpid());
+    out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (got <= 0 || out < 0 || write(out, buf, n) != (ssize_t)n)
+        t_fail(__FILE__, __LINE__, "cannot write %s", path);
+    close(out);
+    return path;
+}
+
+static void truncated_file(void)
+{
+    Elf64_Ehdr h;
+    struct stat st;
+    struct pvr_error e;
+    const char *path;
+
+    stat(rt_path("prov_good.so"), &st);
+    path = partial_copy((size_t)st.st_size / 2, &h);
+    e = refuse(path);
+    EXPECT_MSG(&e, PVL_E_ROM_SHORT, "provider \"%s\": truncated: the section header table "
+               "ends at byte %llu, the file has %llu", path,
+               (unsigned long long)(h.e_shoff + (uint64_t)h.e_shnum * h.e_shentsize),
+               (unsigned long long)st.st_size / 2);
+    path = partial_copy(40, &h);
+    e = refuse(path);
+    EXPECT_MSG(&e, PVL_E_ROM_SHORT, "provider \"%s\": truncated: the ELF header ends at "
+               "byte 64, the file has 40", path);
+    unlink(path);
+}
+
+static void garbage_file(void)
+{
+    char path[64], buf[4096];
+    unsigned x = 12345;
+    struct pvr_error e;
+    int fd;
+
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (char)((x = x * 1103515245u + 12345u) >> 16);
+    snprintf(path, sizeof path, "/tmp/pvlink-rt-garbage-%d.so", (int)getpid());
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CHECK(write(fd, buf, sizeof buf) == (ssize_t)sizeof buf);
+    close(fd);
+    e = refuse(path);
+    EXPECT_MSG(&e, PVL_E_ROM_MAGIC, "provider \"%s\": not an ELF file", path);
+    unlink(path);
+    e = refuse("/nonexistent/provider.so");
+    EXPECT_MSG(&e, PVL_E_ARG, "provider \"/nonexistent/provider.so\": cannot open: No such "
+               "file or directory");
+}
+
+/* ------------------------------------------------------------------------
+ * In-program tables.
+ */
+
+static long t_add(long a, long b) { return a * b; }
+static const long not_code = 42;
+
+static struct pvr_error refuse_table(const struct pvr_provider_desc *d)
+{
+    struct pvr_error e = {0};
+    struct pvr_provider *p = pvr_provider_table(d, &rt_iface, &e);
+    if (p) {
+        t_fail(__FILE__, __LINE__, "table was accepted");
+        pvr_provider_close(p, NULL);
+    }
+    return e;
+}
+
+static void table_errors(void)
+{
+    struct pvr_provider_desc d = rt_desc_a;
+    struct pvr_op_impl ops[2] = {PVR_CALL(rt, add, t_add)};
+    struct pvr_error e;
+
+    d.magic = 0x1234;
+    e = refuse_table(&d);
+    EXPECT_MSG(&e, PVL_E_ROM_MAGIC, "provider \"(table)\": descriptor has bad magic 0x1234 "
+               "(expected 0x50525650)");
+    d = rt_desc_a, d.size = 60;
+    e = refuse_table(&d);
+    EXPECT_MSG(&e, PVL_E_ROM_SIZE, "provider \"(table)\": descriptor sizes 60/40 do not "
+               "match this runtime's 64/40");
+    d = rt_desc_a, d.impl = ops, d.nimpl = 2, d.name = "rt-bad";
+    ops[1] = (struct pvr_op_impl){.op = "nosuch", .action = PVL_ACT_NATIVE};
+    e = refuse_table(&d);
+    EXPECT_MSG(&e, PVL_E_ROM_OP, "provider \"rt-bad\", op \"nosuch\": no such operation in "
+               "\"pvlink.rt\" 1.2");
+    ops[1] = (struct pvr_op_impl){.op = "add", .action = PVL_ACT_NATIVE};
+    e = refuse_table(&d);
+    EXPECT_MSG(&e, PVL_E_ROM_ORDER, "provider \"rt-bad\", op \"add\": appears twice");
+    d.nimpl = 1, ops[0].call = &not_code;
+    e = refuse_table(&d);
+    EXPECT_MSG(&e, PVL_E_ROM_CALL, "provider \"rt-bad\", op \"add\": call %#lx is outside "
+               "the provider's executable code", (unsigned long)&not_code);
+    ops[0] = (struct pvr_op_impl){.op = "mix", .action = PVL_ACT_NOP};
+    e = refuse_table(&d);
+    EXPECT_MSG(&e, PVL_E_NOP_RESULT, "provider \"rt-bad\", op \"mix\": NOPs for an operation "
+               "that returns a value");
+    ops[0] = (struct pvr_op_impl){.op = "mix", .action = PVL_ACT_INLINE, .tmpl_len = 1,
+                                  .tmpl = (const uint8_t *)"\xc3", .tmpl_clobbers = 0};
+    e = refuse_table(&d);
+    EXPECT_MSG(&e, PVL_E_TMPL_RET, "provider \"rt-bad\", op \"mix\": template: template "
+               "returns at byte 0");
+    ops[0] = (struct pvr_op_impl){.op = "mix", .action = PVL_ACT_CALL,
+                                  .call = (const void *)t_add, .call_clobbers = PVL_CLB_C};
+    e = refuse_table(&d);
+    EXPECT_MSG(&e, PVL_E_CLOBBER, "provider \"rt-bad\", op \"mix\": call clobbers rcx rdx "
+               "rsi rdi r8 r9 r10 r11, which the op does not allow (it allows rax flags)");
+}
+
+/* A provider validated for one interface cannot be linked for another. */
+static void other_interface_at_link(void)
+{
+    static const struct pvl_op_info ops[1] = {{"x", 5, 0, 0, PVL_CLB_C, 0}};
+    static const struct pvl_iface other = {"pvlink.rt", 3, 0, 1, ops};
+    struct pvr_error e;
+    struct pvr_provider *p = pvr_provider_table(&rt_desc_a, &rt_iface, &e);
+
+    CHECK(p != NULL);
+    CHECK_EQ(pvr_link(&other, p, NULL, NULL, &e), PVL_E_ENV);
+    EXPECT_MSG(&e, PVL_E_ENV, "provider \"rt-a\" was validated for \"pvlink.rt\" 1.x, not "
+               "\"pvlink.rt\" 3.0");
+    CHECK_EQ(pvr_provider_close(p, &e), PVL_OK);
+}
+
+T_CASES(T(good), T(wrong_interface), T(wrong_version), T(template_too_long),
+        T(clobbers_too_wide), T(truncated_file), T(garbage_file), T(table_errors),
+        T(other_interface_at_link))
