@@ -343,6 +343,11 @@ static int hits_room(const struct pvl_link *l, enum order o, uintptr_t lo, uintp
 {
     size_t a = 0, b = l->nsites;
 
+    if (o != UNORDERED) { /* outside the span of all rooms: settled at once */
+        const struct pvl_site *last = nth(l, o, l->nsites - 1);
+        if (hi <= site_local(nth(l, o, 0)) || lo >= site_local(last) + last->room)
+            return 0;
+    }
     if (o == UNORDERED) {
         for (size_t i = 0; i < l->nsites; i++) {
             uintptr_t p = site_local(&l->sites[i]);
@@ -364,19 +369,37 @@ static int hits_room(const struct pvl_link *l, enum order o, uintptr_t lo, uintp
     return site_local(s) + s->room > lo;
 }
 
-/* Returns 1 with (*bad) a site whose record, copy or descriptor lies in a
- * room, or 0. */
-static int find_alias(const struct pvl_link *l, enum order o, size_t *bad)
+/* The index of the first record that lies in a room, or nsites (the table
+ * is asked about whole first: it is one range, and almost never in one). */
+static size_t record_in_room(const struct pvl_link *l, enum order o)
 {
     uintptr_t t = (uintptr_t)l->sites;
 
+    if (!hits_room(l, o, t, t + l->nsites * sizeof(struct pvl_site)))
+        return l->nsites;
+    for (size_t i = 0; i < l->nsites; i++)
+        if (hits_room(l, o, t + i * sizeof(struct pvl_site), t + (i + 1) * sizeof(struct pvl_site)))
+            return i;
+    return l->nsites;
+}
+
+/* Returns 1 with (*bad) a site whose record, copy or descriptor lies in a
+ * room, or 0.  Descriptors repeat: each distinct one is checked once. */
+static int find_alias(const struct pvl_link *l, enum order o, size_t *bad)
+{
+    uintptr_t last_desc = 0;
+
+    if (!l->nsites)
+        return 0;
+    if ((*bad = record_in_room(l, o)) < l->nsites)
+        return 1;
     for (size_t i = 0; i < l->nsites; i++) {
         const struct pvl_site *s = &l->sites[i];
         uintptr_t orig = rel_local(&s->orig), desc = rel_local(&s->iface);
-        if (hits_room(l, o, t + i * sizeof *s, t + (i + 1) * sizeof *s) ||
-            hits_room(l, o, orig, orig + s->room) ||
-            hits_room(l, o, desc, desc + sizeof(struct pvl_iface_desc)))
+        if (hits_room(l, o, orig, orig + s->room) ||
+            (desc != last_desc && hits_room(l, o, desc, desc + sizeof(struct pvl_iface_desc))))
             return *bad = i, 1;
+        last_desc = desc;
     }
     return 0;
 }
