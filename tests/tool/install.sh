@@ -67,7 +67,7 @@ version=$(sed -n 's/^#define PVT_VERSION "\(.*\)"/\1/p' "$root/tools/version.h")
 [ "$(pc --modversion)" = "$version" ] && pass pc_version ||
     fail pc_version "$(pc --modversion 2>&1), expected $version"
 cflags=$(pc --cflags | sed "s/ *$//") libs=$(pc --libs | sed "s/ *$//")
-[ "$cflags" = "-I$p/include -mno-red-zone" ] && pass pc_cflags ||
+[ "$cflags" = "-I$p/include -mno-red-zone -mincoming-stack-boundary=3" ] && pass pc_cflags ||
     fail pc_cflags "'$cflags'"
 [ "$libs" = "-L$p/lib -lpvlink" ] && pass pc_libs || fail pc_libs "'$libs'"
 
@@ -97,6 +97,17 @@ if cc $san $cflags -o "$work/pcdemo-static" "$root/tests/tool/pcdemo.c" \
     [ "$out" = "$expected" ] && pass pc_program_static || fail pc_program_static "$out"
 else
     fail pc_program_static "cc failed: $(head -n 5 "$work/cc.log")"
+fi
+
+# A program using the runtime (the README's minimal example), built only
+# from what pkg-config says, linked and unlinked at run time.
+if cc $san -std=c11 -O2 $cflags -o "$work/minimal" "$root/examples/minimal.c" $libs \
+    2>"$work/cc.log"; then
+    out=$(LD_LIBRARY_PATH=$p/lib "$work/minimal" 2>&1)
+    [ "$out" = "$(cat "$root/examples/minimal.expected")" ] && pass pc_runtime_program ||
+        fail pc_runtime_program "$out"
+else
+    fail pc_runtime_program "cc failed: $(head -n 5 "$work/cc.log")"
 fi
 
 # ------------------------------------------------------------------------
