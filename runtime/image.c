@@ -12,23 +12,29 @@ struct find {
     int found;
 };
 
-static int find_object(struct dl_phdr_info *info, size_t size, void *arg)
+int pvr_image_span(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi)
 {
-    struct find *f = arg;
-    uintptr_t lo = UINTPTR_MAX, hi = 0;
-
-    (void)size;
+    *lo = UINTPTR_MAX, *hi = 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD)
             continue;
         uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-        if (a < lo)
-            lo = a;
-        if (a + ph->p_memsz > hi)
-            hi = a + ph->p_memsz;
+        if (a < *lo)
+            *lo = a;
+        if (a + ph->p_memsz > *hi)
+            *hi = a + ph->p_memsz;
     }
-    if (f->want < lo || f->want >= hi)
+    return *hi != 0;
+}
+
+static int find_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct find *f = arg;
+    uintptr_t lo, hi;
+
+    (void)size;
+    if (!pvr_image_span(info, &lo, &hi) || f->want < lo || f->want >= hi)
         return 0;
     f->im->lo = lo, f->im->hi = hi;
     f->im->path = info->dlpi_name ? info->dlpi_name : "";

@@ -22,6 +22,12 @@ struct pvr_image {
 int pvr_image_describe(struct pvr_image *im, const struct pvl_site *start,
                        const struct pvl_site *stop);
 
+struct dl_phdr_info;
+
+/* The span [*lo, *hi) of the PT_LOAD segments of one loaded object, as
+ * dl_iterate_phdr describes it.  Returns 0 if it has none. */
+int pvr_image_span(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi);
+
 /* The calling object's own table: the linker-made bounds of its
  * pvlink_sites section, hidden so that each object sees its own. */
 extern const struct pvl_site __start_pvlink_sites[]

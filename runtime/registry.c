@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "image.h"
 #include "internal.h"
 
 pthread_mutex_t pvr__lock = PTHREAD_MUTEX_INITIALIZER;
@@ -32,18 +33,10 @@ static int seg_prot(unsigned pf)
 static int describe(struct dl_phdr_info *info, size_t size, void *arg)
 {
     struct pvr_obj *o = arg;
-    uintptr_t lo = UINTPTR_MAX, hi = 0, want = (uintptr_t)o->sites, pg = page_size();
+    uintptr_t lo, hi, want = (uintptr_t)o->sites, pg = page_size();
 
     (void)size;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-        if (ph->p_type != PT_LOAD)
-            continue;
-        lo = a < lo ? a : lo;
-        hi = a + ph->p_memsz > hi ? a + ph->p_memsz : hi;
-    }
-    if (want < lo || want >= hi)
+    if (!pvr_image_span(info, &lo, &hi) || want < lo || want >= hi)
         return 0;
     o->lo = lo, o->hi = hi, o->nseg = 0;
     o->path = info->dlpi_name ? info->dlpi_name : "";
