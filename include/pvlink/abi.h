@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cdefs.h"
+
 /* Format version of the records and images described here. */
 #define PVL_FORMAT_MAJOR 1
 #define PVL_FORMAT_MINOR 0
@@ -159,36 +161,36 @@ struct pvl_rom_entry {
     uint32_t reserved;
 };
 
-_Static_assert(sizeof(struct pvl_site) == 24, "pvl_site layout");
-_Static_assert(offsetof(struct pvl_site, orig) == 4, "pvl_site.orig");
-_Static_assert(offsetof(struct pvl_site, target) == 8, "pvl_site.target");
-_Static_assert(offsetof(struct pvl_site, iface) == 12, "pvl_site.iface");
-_Static_assert(offsetof(struct pvl_site, clobbers) == 16, "pvl_site.clob");
-_Static_assert(offsetof(struct pvl_site, op) == 20, "pvl_site.op");
-_Static_assert(offsetof(struct pvl_site, room) == 22, "pvl_site.room");
-_Static_assert(offsetof(struct pvl_site, flags) == 23, "pvl_site.flags");
+PVL_STATIC_ASSERT(sizeof(struct pvl_site) == 24, "pvl_site layout");
+PVL_STATIC_ASSERT(offsetof(struct pvl_site, orig) == 4, "pvl_site.orig");
+PVL_STATIC_ASSERT(offsetof(struct pvl_site, target) == 8, "pvl_site.target");
+PVL_STATIC_ASSERT(offsetof(struct pvl_site, iface) == 12, "pvl_site.iface");
+PVL_STATIC_ASSERT(offsetof(struct pvl_site, clobbers) == 16, "pvl_site.clob");
+PVL_STATIC_ASSERT(offsetof(struct pvl_site, op) == 20, "pvl_site.op");
+PVL_STATIC_ASSERT(offsetof(struct pvl_site, room) == 22, "pvl_site.room");
+PVL_STATIC_ASSERT(offsetof(struct pvl_site, flags) == 23, "pvl_site.flags");
 
-_Static_assert(sizeof(struct pvl_iface_desc) == 32, "pvl_iface_desc layout");
-_Static_assert(offsetof(struct pvl_iface_desc, major) == 24, "desc.major");
-_Static_assert(offsetof(struct pvl_iface_desc, nops) == 28, "desc.nops");
+PVL_STATIC_ASSERT(sizeof(struct pvl_iface_desc) == 32, "pvl_iface_desc layout");
+PVL_STATIC_ASSERT(offsetof(struct pvl_iface_desc, major) == 24, "desc.major");
+PVL_STATIC_ASSERT(offsetof(struct pvl_iface_desc, nops) == 28, "desc.nops");
 
-_Static_assert(sizeof(struct pvl_rom_header) == 64, "pvl_rom_header layout");
-_Static_assert(offsetof(struct pvl_rom_header, format_major) == 4, "hdr.fmaj");
-_Static_assert(offsetof(struct pvl_rom_header, iface) == 8, "hdr.iface");
-_Static_assert(offsetof(struct pvl_rom_header, iface_major) == 32, "hdr.imaj");
-_Static_assert(offsetof(struct pvl_rom_header, size) == 36, "hdr.size");
-_Static_assert(offsetof(struct pvl_rom_header, checksum) == 40, "hdr.csum");
-_Static_assert(offsetof(struct pvl_rom_header, table_off) == 44, "hdr.toff");
-_Static_assert(offsetof(struct pvl_rom_header, table_count) == 48, "hdr.tcnt");
-_Static_assert(offsetof(struct pvl_rom_header, flags) == 52, "hdr.flags");
+PVL_STATIC_ASSERT(sizeof(struct pvl_rom_header) == 64, "pvl_rom_header layout");
+PVL_STATIC_ASSERT(offsetof(struct pvl_rom_header, format_major) == 4, "hdr.fmaj");
+PVL_STATIC_ASSERT(offsetof(struct pvl_rom_header, iface) == 8, "hdr.iface");
+PVL_STATIC_ASSERT(offsetof(struct pvl_rom_header, iface_major) == 32, "hdr.imaj");
+PVL_STATIC_ASSERT(offsetof(struct pvl_rom_header, size) == 36, "hdr.size");
+PVL_STATIC_ASSERT(offsetof(struct pvl_rom_header, checksum) == 40, "hdr.csum");
+PVL_STATIC_ASSERT(offsetof(struct pvl_rom_header, table_off) == 44, "hdr.toff");
+PVL_STATIC_ASSERT(offsetof(struct pvl_rom_header, table_count) == 48, "hdr.tcnt");
+PVL_STATIC_ASSERT(offsetof(struct pvl_rom_header, flags) == 52, "hdr.flags");
 
-_Static_assert(sizeof(struct pvl_rom_entry) == 24, "pvl_rom_entry layout");
-_Static_assert(offsetof(struct pvl_rom_entry, action) == 2, "ent.action");
-_Static_assert(offsetof(struct pvl_rom_entry, tmpl_len) == 3, "ent.tlen");
-_Static_assert(offsetof(struct pvl_rom_entry, tmpl_off) == 4, "ent.toff");
-_Static_assert(offsetof(struct pvl_rom_entry, tmpl_clobbers) == 8, "ent.tclb");
-_Static_assert(offsetof(struct pvl_rom_entry, call_off) == 12, "ent.coff");
-_Static_assert(offsetof(struct pvl_rom_entry, call_clobbers) == 16, "ent.cclb");
+PVL_STATIC_ASSERT(sizeof(struct pvl_rom_entry) == 24, "pvl_rom_entry layout");
+PVL_STATIC_ASSERT(offsetof(struct pvl_rom_entry, action) == 2, "ent.action");
+PVL_STATIC_ASSERT(offsetof(struct pvl_rom_entry, tmpl_len) == 3, "ent.tlen");
+PVL_STATIC_ASSERT(offsetof(struct pvl_rom_entry, tmpl_off) == 4, "ent.toff");
+PVL_STATIC_ASSERT(offsetof(struct pvl_rom_entry, tmpl_clobbers) == 8, "ent.tclb");
+PVL_STATIC_ASSERT(offsetof(struct pvl_rom_entry, call_off) == 12, "ent.coff");
+PVL_STATIC_ASSERT(offsetof(struct pvl_rom_entry, call_clobbers) == 16, "ent.cclb");
 
 /* Resolve a self-relative field of a record loaded in memory. */
 static inline const void *pvl_rel(const int32_t *field)

@@ -34,6 +34,8 @@
 /* The constants are usable from assembly; the layouts only from C. */
 #ifndef __ASSEMBLER__
 #include <stdint.h>
+
+#include "cdefs.h"
 #endif
 
 #define PVL_HV_ABI_VERSION 1
@@ -93,7 +95,7 @@ struct pvl_hcall {
     uint64_t args[4];
 };
 
-_Static_assert(sizeof(struct pvl_hcall) == 40, "pvl_hcall layout");
+PVL_STATIC_ASSERT(sizeof(struct pvl_hcall) == 40, "pvl_hcall layout");
 
 /*
  * The clock page, at offset PVL_ROM_DATA_CLOCK of the ROM's data area,
@@ -113,7 +115,7 @@ struct pvl_clock_page {
     uint8_t pad[7];
 };
 
-_Static_assert(sizeof(struct pvl_clock_page) == 32, "clock page layout");
+PVL_STATIC_ASSERT(sizeof(struct pvl_clock_page) == 32, "clock page layout");
 #endif /* !__ASSEMBLER__ */
 
 /*
@@ -136,7 +138,7 @@ struct pvl_rom_console {
     char buf[PVL_ROM_CONSOLE_CAP];
 };
 
-_Static_assert(sizeof(struct pvl_rom_console) == 0x1000, "console layout");
+PVL_STATIC_ASSERT(sizeof(struct pvl_rom_console) == 0x1000, "console layout");
 #endif /* !__ASSEMBLER__ */
 
 #endif /* PVLINK_HV_H */

@@ -16,6 +16,8 @@
 
 #include "abi.h"
 
+PVL_BEGIN_DECLS
+
 /* clang-format off */
 #define PVL_RESULTS(X)                                                       \
  X(OK,               "success")                                              \
@@ -293,5 +295,7 @@ pvl_result pvl_plan_site(const struct pvl_link *l, size_t i,
  * from the writer, with the report counting what had been written.
  */
 pvl_result pvl_link(const struct pvl_link *l);
+
+PVL_END_DECLS
 
 #endif /* PVLINK_LINK_H */

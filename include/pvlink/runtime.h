@@ -98,6 +98,8 @@
 
 #include "link.h"
 
+PVL_BEGIN_DECLS
+
 /* What went wrong: the core's code, the errno of a failed system call (or
  * 0), and a message naming what and where. */
 #define PVR_MSG_MAX 320
@@ -195,8 +197,8 @@ struct pvr_provider_desc {
     const struct pvr_op_impl *impl;
 };
 
-_Static_assert(sizeof(struct pvr_op_impl) == 40, "pvr_op_impl layout");
-_Static_assert(sizeof(struct pvr_provider_desc) == 64, "pvr_provider_desc layout");
+PVL_STATIC_ASSERT(sizeof(struct pvr_op_impl) == 40, "pvr_op_impl layout");
+PVL_STATIC_ASSERT(sizeof(struct pvr_provider_desc) == 64, "pvr_provider_desc layout");
 
 /* Initializers for providers written in C. */
 #define PVR_PROVIDER_DESC(iface_name, maj, min, prov_name, impls)            \
@@ -347,5 +349,7 @@ enum pvr_fault {
     PVR_NFAULTS
 };
 void pvr_fault_inject(enum pvr_fault what, unsigned nth, int err_no);
+
+PVL_END_DECLS
 
 #endif /* PVLINK_RUNTIME_H */
