@@ -1,7 +1,8 @@
 # pvlink: plain GNU make.  `make` builds everything, `make check` runs every
-# test and ends with "N passed, N failed", `make bench` runs the benchmarks.
-# Quiet by default; `make V=1` shows the commands.  `make SAN=1` builds the
-# hosted code with ASan and UBSan into build-san/.
+# test and ends with "N passed, N failed", `make demo` runs the
+# demonstration, `make bench` the benchmarks.  Quiet by default; `make V=1`
+# shows the commands.  `make SAN=1` builds the hosted code with ASan and
+# UBSan into build-san/; `make CC=clang` builds with clang.
 
 .DEFAULT_GOAL := all
 .SUFFIXES:
@@ -9,30 +10,26 @@
 .SECONDARY:
 
 include mk/config.mk
+include mk/deps.mk
 
 all:
 check:
 bench:
-demo:
 clean:
 	$(Q)rm -rf $(B)
-# Before building anything, install missing Debian packages (as root) or
-# say which are missing.  Done while reading the makefile so that it also
-# holds for parallel builds.
-ifeq ($(filter clean deps,$(MAKECMDGOALS)),)
-ifneq ($(shell mk/deps.sh >&2 && echo ok),ok)
-$(error pvlink: missing packages, see above)
-endif
-endif
-deps:
-	$(Q)mk/deps.sh
-.PHONY: all check bench clean deps demo
+.PHONY: all check bench clean
 
+# Components, in dependency order: each may use what an earlier one
+# defines when it names its prerequisites (make expands them as it reads).
 include core/core.mk
+include runtime/runtime.mk
 include tools/tools.mk
 include tests/tests.mk
+include guest/guest.mk
+include rom/rom.mk
+include monitor/monitor.mk
+include bench/bench.mk
 include demo/demo.mk
--include $(wildcard runtime/runtime.mk guest/guest.mk rom/rom.mk monitor/monitor.mk bench/bench.mk)
 include mk/lib.mk
 
 # Every component adds its test programs to TEST_BINS and the commands that

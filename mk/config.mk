@@ -30,11 +30,18 @@ ifneq ($(WERROR),0)
 WARN += -Werror
 endif
 
-# Hosted code (tests, tools, runtime, monitor).  Sites in hosted code may
-# become calls, so no red zone; functions reached from sites may find the
-# stack only 8-byte aligned.
-HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -fPIC -mno-red-zone \
-               -mincoming-stack-boundary=3 $(WARN) -Iinclude -MMD -MP \
+# Flags not every compiler accepts are probed once per compiler and build
+# directory: $(call cc-flag,FLAG) is FLAG if $(CC) accepts it, else empty.
+CC_FLAGS_CACHE := $(B)/.flags-$(subst /,_,$(CC))
+cc-probe = $(shell $(CC) -Werror $(1) -c -x c /dev/null -o /dev/null 2>/dev/null && echo $(1))
+-include $(CC_FLAGS_CACHE)
+cc-flag = $(if $(filter $(1),$(CC_FLAGS_OK) $(CC_FLAGS_NO)),$(filter $(1),$(CC_FLAGS_OK)),$(cc-probe-save))
+cc-probe-save = $(eval CC_FLAGS_$(if $(call cc-probe,$(1)),OK,NO) += $(1))$(shell mkdir -p $(B) && \
+    echo 'CC_FLAGS_$(if $(filter $(1),$(CC_FLAGS_OK)),OK,NO) += $(1)' >>$(CC_FLAGS_CACHE))$(filter $(1),$(CC_FLAGS_OK))
+
+# Hosted code (tests, tools, runtime, monitor).
+HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -gdwarf-4 -fPIC -mno-red-zone \
+               $(call cc-flag,-mincoming-stack-boundary=3) $(WARN) -Iinclude -MMD -MP \
                $(SANFLAGS) $(EXTRA_CFLAGS)
 HOST_LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
 
@@ -43,7 +50,7 @@ HOST_LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
 FS_INC := $(shell $(CC) -print-file-name=include)
 FS_CFLAGS := -std=c11 -O2 -g -ffreestanding -fno-builtin -nostdinc \
              -isystem $(FS_INC) -fno-stack-protector \
-             -fno-tree-loop-distribute-patterns $(WARN) -Iinclude -MMD -MP
+             $(call cc-flag,-fno-tree-loop-distribute-patterns) $(WARN) -Iinclude -MMD -MP
 
 # Guests: baseline x86-64, no SSE, no red zone, static, not PIC.
 GUEST_CFLAGS := $(FS_CFLAGS) -mno-sse -mno-sse2 -mno-mmx -mno-avx \

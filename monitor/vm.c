@@ -215,12 +215,13 @@ uint32_t mon_vm_tsc_khz(struct mon_vm *vm)
 
 uint64_t mon_vm_guest_tsc(struct mon_vm *vm)
 {
-    struct {
+    union { /* a header and one entry: the ioctl's variable-sized layout */
         struct kvm_msrs h;
-        struct kvm_msr_entry e;
-    } m = {.h = {.nmsrs = 1}, .e = {.index = 0x10}}; /* IA32_TIME_STAMP_COUNTER */
+        uint8_t raw[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+    } m = {.h = {.nmsrs = 1}};
 
+    m.h.entries[0].index = 0x10; /* IA32_TIME_STAMP_COUNTER */
     if (ioctl(vm->vcpu, KVM_GET_MSRS, &m) != 1)
         err(MON_EXIT_HOST, "KVM: ioctl (GET_MSRS, TSC) failed");
-    return m.e.data;
+    return m.h.entries[0].data;
 }

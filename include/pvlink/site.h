@@ -31,16 +31,36 @@
 #define PVL_STR_(x) #x
 #define PVL_STR(x) PVL_STR_(x)
 
-/* The part shared by both site forms; (tgt) is the record's target field. */
-#define PVL_SITE_TAIL_(native, tgt)                                          \
-    "\n772:\n\t"                                                             \
+/*
+ * Padding from the end of the native code (label 772) to (room) bytes
+ * after its start (label 771), and an assembly error if the native code is
+ * longer than the room.  GNU as evaluates the length while it assembles:
+ * recommended multi-byte NOPs (.nops, the forms pvl_emit_nops() writes)
+ * and a clear .error.  LLVM's integrated assembler knows the length only
+ * at layout, where .if cannot look and .nops refuses 0: one-byte NOPs
+ * (.fill), and an .org that cannot move backwards ("invalid .org offset")
+ * as the error.  Either way a site is its native code then NOPs.
+ */
+#ifdef __clang__
+#define PVL_SITE_PAD_                                                        \
+    ".fill %c[pvl_room] - (772b - 771b), 1, 0x90\n\t"                        \
+    ".org 771b + %c[pvl_room]\n\t"
+#define PVL_SITE_COPY_PAD_                                                   \
+    ".fill %c[pvl_room] - (772b - 771b), 1, 0x90\n\t"
+#else
+#define PVL_SITE_PAD_                                                        \
     ".if (772b - 771b) > %c[pvl_room]\n\t"                                   \
     ".error \"pvlink: native code is longer than the site's room\"\n\t"     \
     ".endif\n\t"                                                             \
-    ".nops %c[pvl_room] - (772b - 771b)\n\t"                                 \
+    ".nops %c[pvl_room] - (772b - 771b)\n\t"
+#define PVL_SITE_COPY_PAD_ ".nops %c[pvl_room] - (772b - 771b)\n\t"
+#endif
+
+/* The part shared by both site forms; (tgt) is the record's target field. */
+#define PVL_SITE_TAIL_(native, tgt)                                          \
+    "\n772:\n\t" PVL_SITE_PAD_                                               \
     ".pushsection pvlink_orig, \"a\"\n"                                      \
-    "773:\n\t" native "\n\t"                                                 \
-    ".nops %c[pvl_room] - (772b - 771b)\n\t"                                 \
+    "773:\n\t" native "\n\t" PVL_SITE_COPY_PAD_                              \
     ".popsection\n\t"                                                        \
     ".pushsection pvlink_sites, \"a\"\n\t"                                   \
     ".balign 4\n\t"                                                          \

@@ -126,14 +126,15 @@ struct want {
 };
 
 static const struct want wants[NSTATES][rt__NOPS] = {
-    [ST_NATIVE] = {{PVL_ACT_NATIVE}, {PVL_ACT_NATIVE}, {PVL_ACT_NATIVE}, {PVL_ACT_NATIVE}},
+    [ST_NATIVE] = {{.action = PVL_ACT_NATIVE}, {.action = PVL_ACT_NATIVE},
+                   {.action = PVL_ACT_NATIVE}, {.action = PVL_ACT_NATIVE}},
     [ST_A] = {{PVL_ACT_CALL, 0, 0, (const void *)rt_a_add},
               {PVL_ACT_CALL, 0, 0, (const void *)rt_a_note},
               {PVL_ACT_INLINE, T_A_TWICE, 4, 0}, {PVL_ACT_INLINE, T_A_MIX, 9, 0}},
-    [ST_B] = {{PVL_ACT_INLINE, T_B_ADD, 5, 0}, {PVL_ACT_NATIVE},
+    [ST_B] = {{PVL_ACT_INLINE, T_B_ADD, 5, 0}, {.action = PVL_ACT_NATIVE},
               {PVL_ACT_CALL, 0, 0, (const void *)rt_b_twice},
               {PVL_ACT_CALL, 0, 0, (const void *)rt_b_mix}},
-    [ST_SO] = {{PVL_ACT_CALL, 0, 0, 0}, {PVL_ACT_NOP}, {PVL_ACT_NATIVE},
+    [ST_SO] = {{PVL_ACT_CALL, 0, 0, 0}, {.action = PVL_ACT_NOP}, {.action = PVL_ACT_NATIVE},
                {PVL_ACT_INLINE, T_SO_MIX, 6, 0}},
 };
 

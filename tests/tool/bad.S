@@ -5,6 +5,10 @@
  */
 #include "site.inc"
 
+    /* a fixed file symbol: the linker would name one after a temporary
+       object, whose name depends on the compiler driver */
+    .file "bad.S"
+
 IFACE_DESC(kdesc, "pvlink.kernel", 1, 0, 33)
 IFACE_DESC(tdesc, "pvlink.test", 1, 0, 4)
 IFACE_DESC(tdesc2, "pvlink.test", 2, 0, 4)
