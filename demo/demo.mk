@@ -7,6 +7,8 @@ $(DEMO_INPROC): $(B)/host/demo/inproc.o $(B)/host/runtime/image.o \
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^
 
+# It runs kernel-catalog sites linked as calls into its ROMs.
+$(B)/host/demo/inproc.o: HOST_CFLAGS += $(KSITE_CFLAGS)
 all: $(DEMO_INPROC)
 TEST_BINS += $(DEMO_INPROC)
 demo-inproc: $(DEMO_INPROC)

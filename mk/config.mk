@@ -39,11 +39,17 @@ cc-flag = $(if $(filter $(1),$(CC_FLAGS_OK) $(CC_FLAGS_NO)),$(filter $(1),$(CC_F
 cc-probe-save = $(eval CC_FLAGS_$(if $(call cc-probe,$(1)),OK,NO) += $(1))$(shell mkdir -p $(B) && \
     echo 'CC_FLAGS_$(if $(filter $(1),$(CC_FLAGS_OK)),OK,NO) += $(1)' >>$(CC_FLAGS_CACHE))$(filter $(1),$(CC_FLAGS_OK))
 
-# Hosted code (tests, tools, runtime, monitor).
-HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -gdwarf-4 -fPIC -mno-red-zone \
-               $(call cc-flag,-mincoming-stack-boundary=3) $(WARN) -Iinclude -MMD -MP \
-               $(SANFLAGS) $(EXTRA_CFLAGS)
+# Hosted code (tests, tools, runtime, monitor): the compiler's defaults, as
+# a program using libpvlink would have them (sites of <pvlink/iface.h>
+# protect the red zone and align the stack themselves).
+HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -gdwarf-4 -fPIC $(WARN) -Iinclude \
+               -MMD -MP $(SANFLAGS) $(EXTRA_CFLAGS)
 HOST_LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
+# Hosted code that runs raw sites of <pvlink/site.h> (the kernel catalog's
+# wrappers, test interfaces), which may become calls: kernel-style, with
+# no red zone and no alignment assumption in what they call.
+KSITE_CFLAGS := -mno-red-zone $(call cc-flag,-mincoming-stack-boundary=3) \
+                $(call cc-flag,-mstack-alignment=8)
 
 # Freestanding code: no hosted header can be found at all (-nostdinc), only
 # the compiler's own <stdint.h> and <stddef.h>.

@@ -247,7 +247,7 @@ static pvl_result check_tmpl(struct check *c, const char *op, const struct pvr_o
 static pvl_result check_call(struct check *c, const char *op, const struct pvr_op_impl *e,
                              const struct pvl_op_info *info)
 {
-    if (!mem_has(c->m, e->call, 1, PROT_READ | PROT_EXEC))
+    if (!mem_has(c->m, (const void *)(uintptr_t)e->call, 1, PROT_READ | PROT_EXEC))
         return op_fail(c, PVL_E_ROM_CALL, op, "call %#lx is outside the provider's "
                        "executable code", (unsigned long)e->call);
     return check_clobbers(c, op, "call", e->call_clobbers, info->clobbers);

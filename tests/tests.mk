@@ -14,6 +14,9 @@ $(B)/tests/%: $(B)/host/tests/test_%.o $(T_HARNESS) $(ROMB_OBJS) $(LIBPVLCORE)
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS_EXTRA)
 
 CHECKS += $(addprefix $(B)/tests/,$(UNIT_TESTS))
+# They run raw sites (the kernel catalog, tests/tiface.h) linked as calls.
+$(addprefix $(B)/host/tests/test_,$(addsuffix .o,$(UNIT_TESTS))) $(T_HARNESS): \
+    HOST_CFLAGS += $(KSITE_CFLAGS)
 TEST_BINS += $(addprefix $(B)/tests/,$(UNIT_TESTS))
 
 # The freestanding proof: core built with -ffreestanding -nostdinc, linked

@@ -7,6 +7,12 @@
  *                                    scope, in either language
  *   PVL_BEGIN_DECLS / PVL_END_DECLS  C linkage for the functions and
  *                                    objects a header declares
+ *   PVL_EXTERN_C                     C linkage for one declaration
+ *   PVL_CONST_OBJ                    "const" for an object defined in a
+ *                                    header with external linkage (C++
+ *                                    gives a bare const object internal
+ *                                    linkage; C warns about extern with an
+ *                                    initializer)
  */
 #ifndef PVLINK_CDEFS_H
 #define PVLINK_CDEFS_H
@@ -15,10 +21,14 @@
 #define PVL_STATIC_ASSERT(expr, why) static_assert(expr, why)
 #define PVL_BEGIN_DECLS extern "C" {
 #define PVL_END_DECLS }
+#define PVL_EXTERN_C extern "C"
+#define PVL_CONST_OBJ extern const
 #else
 #define PVL_STATIC_ASSERT(expr, why) _Static_assert(expr, why)
 #define PVL_BEGIN_DECLS
 #define PVL_END_DECLS
+#define PVL_EXTERN_C
+#define PVL_CONST_OBJ const
 #endif
 
 #endif /* PVLINK_CDEFS_H */

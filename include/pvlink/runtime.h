@@ -160,9 +160,12 @@ size_t pvr_object_count(void);
  * What a provider offers for one operation, named by its name in the
  * interface.  (action) is the enum pvl_action it proposes.  (tmpl,
  * tmpl_len) is an optional inline template changing (tmpl_clobbers);
- * (call) an optional function with the op's C signature changing
- * (call_clobbers) (PVL_CLB_C for a C function).  reserved must be zero.
+ * (call) an optional function with the op's signature (stored as a
+ * pvr_fn, cast back by the runtime) changing (call_clobbers) (PVL_CLB_C for
+ * a C function).  reserved must be zero.
  */
+typedef void (*pvr_fn)(void);
+
 struct pvr_op_impl {
     const char *op;
     uint8_t action;
@@ -172,7 +175,7 @@ struct pvr_op_impl {
     uint32_t call_clobbers;
     uint32_t reserved2;
     const uint8_t *tmpl;
-    const void *call;
+    pvr_fn call;
 };
 
 /*
@@ -200,20 +203,20 @@ struct pvr_provider_desc {
 PVL_STATIC_ASSERT(sizeof(struct pvr_op_impl) == 40, "pvr_op_impl layout");
 PVL_STATIC_ASSERT(sizeof(struct pvr_provider_desc) == 64, "pvr_provider_desc layout");
 
-/* Initializers for providers written in C. */
+/* Initializers for providers written in C or C++ (every field given, in
+ * order, so that both languages take them without extensions). */
 #define PVR_PROVIDER_DESC(iface_name, maj, min, prov_name, impls)            \
     {PVR_PROVIDER_MAGIC, PVR_PROVIDER_ABI, sizeof(struct pvr_provider_desc),  \
      iface_name, maj, min, sizeof(impls) / sizeof((impls)[0]),               \
      sizeof(struct pvr_op_impl), 0, prov_name, impls}
-/* A C function for op (op) of interface prefix (p), type-checked. */
+/* A function for op (op) of interface prefix (p), type-checked. */
 #define PVR_CALL(p_, op_, fn_)                                               \
-    {.op = #op_, .action = PVL_ACT_CALL, .call_clobbers = PVL_CLB_C,         \
-     .call = (const void *)(1 ? (fn_) : (p_##_##op_##_fn *)0)}
+    {#op_, PVL_ACT_CALL, 0, 0, 0, PVL_CLB_C, 0, 0,                            \
+     (pvr_fn)(1 ? (fn_) : (p_##_##op_##_fn *)0)}
 /* An inline template (a byte string literal) changing (clb). */
 #define PVR_INLINE(op_name, bytes, clb)                                      \
-    {.op = #op_name, .action = PVL_ACT_INLINE,                               \
-     .tmpl_len = sizeof(bytes) - 1, .tmpl_clobbers = (clb),                  \
-     .tmpl = (const uint8_t *)(bytes)}
+    {#op_name, PVL_ACT_INLINE, sizeof(bytes) - 1, 0, (clb), 0, 0,            \
+     (const uint8_t *)(bytes), 0}
 
 /* A validated provider (opaque). */
 struct pvr_provider;

@@ -98,6 +98,6 @@
 #define PVL_IFACE_DESC(sym, name, major, minor, nops)                        \
     __attribute__((weak, visibility("hidden"), used,                         \
                    section("pvlink_iface"), aligned(4)))                     \
-    const struct pvl_iface_desc sym = {name, major, minor, nops}
+    PVL_CONST_OBJ struct pvl_iface_desc sym = {name, major, minor, nops}
 
 #endif /* PVLINK_SITE_H */

@@ -60,9 +60,9 @@ static const struct pvr_op_impl impl_a[] = {
 };
 static const struct pvr_op_impl impl_b[] = {
     PVR_INLINE(add, T_B_ADD, PVL_CLB(RAX)),
-    {.op = "twice", .action = PVL_ACT_CALL, .call = (const void *)rt_b_twice,
+    {.op = "twice", .action = PVL_ACT_CALL, .call = (pvr_fn)rt_b_twice,
      .call_clobbers = PVL_CLB(RAX)},
-    {.op = "mix", .action = PVL_ACT_CALL, .call = (const void *)rt_b_mix,
+    {.op = "mix", .action = PVL_ACT_CALL, .call = (pvr_fn)rt_b_mix,
      .call_clobbers = SAVER},
 };
 const struct pvr_provider_desc rt_desc_a = PVR_PROVIDER_DESC("pvlink.rt", 1, 2, "rt-a", impl_a);

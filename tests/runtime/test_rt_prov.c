@@ -206,7 +206,7 @@ static void table_errors(void)
     ops[1] = (struct pvr_op_impl){.op = "add", .action = PVL_ACT_NATIVE};
     e = refuse_table(&d);
     EXPECT_MSG(&e, PVL_E_ROM_ORDER, "provider \"rt-bad\", op \"add\": appears twice");
-    d.nimpl = 1, ops[0].call = &not_code;
+    d.nimpl = 1, ops[0].call = (pvr_fn)(uintptr_t)&not_code;
     e = refuse_table(&d);
     EXPECT_MSG(&e, PVL_E_ROM_CALL, "provider \"rt-bad\", op \"add\": call %#lx is outside "
                "the provider's executable code", (unsigned long)&not_code);
@@ -220,7 +220,7 @@ static void table_errors(void)
     EXPECT_MSG(&e, PVL_E_TMPL_RET, "provider \"rt-bad\", op \"mix\": template: template "
                "returns at byte 0");
     ops[0] = (struct pvr_op_impl){.op = "mix", .action = PVL_ACT_CALL,
-                                  .call = (const void *)t_add, .call_clobbers = PVL_CLB_C};
+                                  .call = (pvr_fn)t_add, .call_clobbers = PVL_CLB_C};
     e = refuse_table(&d);
     EXPECT_MSG(&e, PVL_E_CLOBBER, "provider \"rt-bad\", op \"mix\": call clobbers rcx rdx "
                "rsi rdi r8 r9 r10 r11, which the op does not allow (it allows rax flags)");
