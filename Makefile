@@ -32,6 +32,7 @@ include tests/iface/iface.mk
 include bench/bench.mk
 include demo/demo.mk
 include mk/lib.mk
+include mk/install.mk
 
 # Every component adds its test programs to TEST_BINS and the commands that
 # run them to CHECKS; the runner prints the final "N passed, N failed".

@@ -5,6 +5,8 @@ ifeq ($(origin CC),default)
 CC := gcc
 endif
 CLANG ?= clang
+empty :=
+space := $(empty) $(empty)
 
 ifeq ($(V),1)
 Q :=

@@ -11,12 +11,15 @@ $(LIBPVLINK_A): $(LIBPVLINK_OBJS)
 	$(Q)mkdir -p $(@D)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(LIBPVLINK_SO): $(LIBPVLINK_OBJS)
+# The shared library exports what the headers declare (mk/libpvlink.map).
+$(LIBPVLINK_SO): $(LIBPVLINK_OBJS) mk/libpvlink.map
 	$(quiet) LD $@
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -shared -Wl,-soname,$(LIBPVLINK_SONAME) $(HOST_LDFLAGS) -o $@ \
-		$^ $(LIBPVLINK_LIBS)
+	$(Q)$(CC) -shared -Wl,-soname,$(LIBPVLINK_SONAME) \
+		-Wl,--version-script,mk/libpvlink.map $(HOST_LDFLAGS) -o $@ \
+		$(LIBPVLINK_OBJS) $(LIBPVLINK_LIBS)
 
 lib: $(LIBPVLINK_A) $(LIBPVLINK_SO)
 all: lib
+CHECKS += "tests/lib/exports.sh $(LIBPVLINK_SO)"
 .PHONY: lib

@@ -1,10 +1,7 @@
 # tools/: the pvlink command (issue 6), its man page, its tests
-# (tests/tool/), its fuzz target, and `make install`.
+# (tests/tool/) and its fuzz target.  `make install` is in mk/install.mk.
 #
 #   $(PVLINK_BIN)      the command: pvlink sites|rom|plan|check
-#   make install       PREFIX (default /usr/local), DESTDIR, and BINDIR,
-#                      LIBDIR, INCLUDEDIR, MANDIR, PKGCONFIGDIR below it
-#   make uninstall     removes what install put there
 #   make fuzz-tool     builds the libFuzzer target over the ELF reader, the
 #                      site table and the ROM reader, and runs it for
 #                      TOOL_FUZZ_RUNS inputs from the test fixtures and
@@ -68,7 +65,6 @@ PVT_TEST_BINS := $(PVLINK_BIN) $(PVT_FIXTURES) $(PVT_T)/mkrom $(PVT_T)/elfpatch
 TEST_BINS += $(PVT_TEST_BINS) lib $(GUEST_KERNEL)
 CHECKS += "tests/tool/test.sh --build $(B) --lib $(LIBPVLINK_SO) \
            $(if $(GUEST_KERNEL),--guest $(GUEST_KERNEL))" \
-          "tests/tool/install.sh --build $(B)" \
           "tests/tool/valgrind.sh --build $(B)" "tests/tool/man.sh"
 
 # Rewrite the golden files from the current output (review the diff!).
@@ -76,50 +72,6 @@ tool-golden: $(PVT_TEST_BINS) lib
 	$(Q)tests/tool/test.sh --build $(B) --lib $(LIBPVLINK_SO) --update \
 		$(if $(GUEST_KERNEL),--guest $(GUEST_KERNEL))
 .PHONY: tool-golden
-
-# ------------------------------------------------------------------------
-# Install.  The .pc file is written by the install recipe itself, so that
-# it always carries this invocation's PREFIX; libdir and includedir are
-# expressed through ${prefix} when they lie below it, so that
-# `pkg-config --define-prefix` can relocate an installation (DESTDIR).
-PREFIX ?= /usr/local
-BINDIR ?= $(PREFIX)/bin
-LIBDIR ?= $(PREFIX)/lib
-INCLUDEDIR ?= $(PREFIX)/include
-MANDIR ?= $(PREFIX)/share/man
-PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
-PVT_VERSION := $(shell sed -n 's/^\#define PVT_VERSION "\(.*\)"/\1/p' tools/version.h)
-pvt_pcdir = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
-
-install: lib $(PVLINK_BIN)
-	$(quiet) INSTALL $(DESTDIR)$(PREFIX)
-	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
-		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(INCLUDEDIR)/pvlink \
-		$(DESTDIR)$(MANDIR)/man1
-	$(Q)install -m 755 $(PVLINK_BIN) $(DESTDIR)$(BINDIR)/pvlink
-	$(Q)install -m 644 $(LIBPVLINK_A) $(DESTDIR)$(LIBDIR)/libpvlink.a
-	$(Q)install -m 755 $(LIBPVLINK_SO) $(DESTDIR)$(LIBDIR)/$(LIBPVLINK_SONAME)
-	$(Q)ln -sf $(LIBPVLINK_SONAME) $(DESTDIR)$(LIBDIR)/libpvlink.so
-	$(Q)install -m 644 $(sort $(wildcard include/pvlink/*.h)) \
-		$(DESTDIR)$(INCLUDEDIR)/pvlink/
-	$(Q)install -m 644 man/pvlink.1 $(DESTDIR)$(MANDIR)/man1/pvlink.1
-	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' \
-		-e 's|@LIBDIR@|$(call pvt_pcdir,$(LIBDIR))|' \
-		-e 's|@INCLUDEDIR@|$(call pvt_pcdir,$(INCLUDEDIR))|' \
-		-e 's|@VERSION@|$(PVT_VERSION)|' \
-		-e 's|@LIBS_PRIVATE@|$(strip $(LIBPVLINK_LIBS))|' \
-		tools/pvlink.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/pvlink.pc
-
-uninstall:
-	$(quiet) UNINST $(DESTDIR)$(PREFIX)
-	$(Q)rm -f $(DESTDIR)$(BINDIR)/pvlink $(DESTDIR)$(LIBDIR)/libpvlink.a \
-		$(DESTDIR)$(LIBDIR)/$(LIBPVLINK_SONAME) \
-		$(DESTDIR)$(LIBDIR)/libpvlink.so \
-		$(DESTDIR)$(PKGCONFIGDIR)/pvlink.pc \
-		$(DESTDIR)$(MANDIR)/man1/pvlink.1 \
-		$(addprefix $(DESTDIR)$(INCLUDEDIR)/pvlink/,$(notdir $(wildcard include/pvlink/*.h)))
-	$(Q)rmdir $(DESTDIR)$(INCLUDEDIR)/pvlink 2>/dev/null || true
-.PHONY: install uninstall
 
 # ------------------------------------------------------------------------
 # Fuzzing the readers of untrusted files (clang, libFuzzer, ASan, UBSan).
