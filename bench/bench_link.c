@@ -22,6 +22,8 @@
 
 #include <pvlink/runtime.h>
 
+#include "bench.h"
+
 #define ROOM 5
 
 static const struct pvl_op_info gen_ops[1] = {{"val", ROOM, PVL_OP_RESULT, 0, PVL_CLB(RAX), 0}};
@@ -174,8 +176,9 @@ static void row(const char *what, size_t n, unsigned flags, int reps, int thread
     struct gen g;
     double t[64];
 
-    if (only && !strstr(what, only))
+    if ((only && !strstr(what, only)) || (bench_quick() && n > 10000))
         return;
+    reps = bench_reps(reps, 3);
     gen_make(&g, n);
     gen_register(&g);
     if (threads)
@@ -191,8 +194,9 @@ static void row(const char *what, size_t n, unsigned flags, int reps, int thread
 
 static void latency(void)
 {
-    enum { N = 1000, REPS = 301 };
-    static double t[REPS];
+    enum { N = 1000, FULL = 301 };
+    static double t[FULL];
+    const int reps = bench_reps(FULL, 5);
     struct gen g;
     struct pvr_link_opts o = {.flags = PVR_LINK_LIVE};
     struct pvr_error e;
@@ -200,7 +204,7 @@ static void latency(void)
     gen_make(&g, N);
     gen_register(&g);
     runners_start(&g);
-    for (int r = 0; r < REPS; r++) {
+    for (int r = 0; r < reps; r++) {
         double t0 = now_s();
         if (pvr_link(&gen_iface, r % 2 ? two : three, &o, NULL, &e) != PVL_OK) {
             fprintf(stderr, "bench_link: %s\n", e.msg);
@@ -209,11 +213,11 @@ static void latency(void)
         t[r] = now_s() - t0;
     }
     runners_stop();
-    qsort(t, REPS, sizeof t[0], cmp_double);
+    qsort(t, (size_t)reps, sizeof t[0], cmp_double);
     printf("\n## Latency of one live re-link of %d sites while 2 threads run them "
            "(%d re-links)\n\n| median | p10 | p90 | max |\n|---:|---:|---:|---:|\n"
-           "| %.0f us | %.0f us | %.0f us | %.0f us |\n", N, REPS, t[REPS / 2] * 1e6,
-           t[REPS / 10] * 1e6, t[REPS * 9 / 10] * 1e6, t[REPS - 1] * 1e6);
+           "| %.0f us | %.0f us | %.0f us | %.0f us |\n", N, reps, t[reps / 2] * 1e6,
+           t[reps / 10] * 1e6, t[reps * 9 / 10] * 1e6, t[reps - 1] * 1e6);
     gen_free(&g);
 }
 

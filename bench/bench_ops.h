@@ -24,5 +24,6 @@ extern long (*volatile bench_fp)(long, long);
 /* One variant: (n) dependent calls, returns the accumulated value. */
 typedef long (*bench_run_fn)(long n);
 long run_retpoline(long n); /* bench_retp.c, built with -mindirect-branch=thunk */
+long run_site_call_bare(long n); /* bench_bare.c, built with -mno-red-zone */
 
 #endif
