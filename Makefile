@@ -33,6 +33,7 @@ include bench/bench.mk
 include demo/demo.mk
 include mk/lib.mk
 include mk/install.mk
+include tests/lib/lib.mk
 
 # Every component adds its test programs to TEST_BINS and the commands that
 # run them to CHECKS; the runner prints the final "N passed, N failed".

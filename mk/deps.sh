@@ -10,7 +10,7 @@
 # machine that has apt-get (Debian 12 here).  Otherwise the missing tools
 # are named with their Debian package; the script fails only if something
 # needed is missing.  Quiet when nothing is missing.  CC names the
-# compiler (default cc).
+# compiler (default cc); PVL_DEPS_INSTALL=0 never installs anything.
 set -u
 cc=${CC:-cc}
 
@@ -42,7 +42,7 @@ missing() {
 
 gone=$(missing)
 [ -z "$gone" ] && exit 0
-if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+if [ "${PVL_DEPS_INSTALL:-1}" != 0 ] && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
     pkgs=$(cut -d'|' -f2 <<<"$gone" | tr ' ' '\n' | sort -u | tr '\n' ' ')
     echo "pvlink: installing ${pkgs}(apt-get)" >&2
     export DEBIAN_FRONTEND=noninteractive

@@ -80,5 +80,3 @@ uninstall:
 	$(Q)rmdir $(DESTDIR)$(INCLUDEDIR)/pvlink $(DESTDIR)$(CMAKEDIR) 2>/dev/null || true
 .PHONY: install uninstall
 
-CHECKS += "tests/tool/install.sh --build $(B)"
-CHECKS += "tests/lib/man.sh $(PVLINK_RUN)"
