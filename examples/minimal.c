@@ -2,8 +2,9 @@
  * The smallest complete pvlink program: an interface with one call op and
  * one inline op, a provider built into the program, link, unlink.
  *
- *   cc -std=c11 -O2 -mno-red-zone -mincoming-stack-boundary=3 -Iinclude \
- *      examples/minimal.c -Lbuild/lib -lpvlink -o minimal
+ *   cc -std=c11 -O2 -Iinclude examples/minimal.c -Lbuild/lib \
+ *      -Wl,-rpath,"$PWD/build/lib" -lpvlink -o minimal
+ * or, installed:  cc $(pkg-config --cflags --libs pvlink) minimal.c -o minimal
  */
 #include <stdio.h>
 
