@@ -17,7 +17,18 @@ check:
 bench:
 clean:
 	$(Q)rm -rf $(B)
-.PHONY: all check bench clean
+help:
+	@echo 'make                 build everything (in $(B)/; B=dir elsewhere)'
+	@echo 'make demo            the demonstration: the kernel under pvlink-run, native vs linked'
+	@echo 'make check           every test; the last line is "N passed, N failed"'
+	@echo 'make SAN=1 check     the hosted code with ASan and UBSan (in build-san/)'
+	@echo 'make CC=clang B=build-clang check   the same with clang'
+	@echo 'make bench           the benchmarks (bench-smoke: one short pass of each)'
+	@echo 'make fuzz-run        libFuzzer over the core (fuzz-tool: over the ELF reader)'
+	@echo 'make install         PREFIX=/usr/local DESTDIR= (uninstall undoes it)'
+	@echo 'make deps            look for the tools the build and the tests use'
+	@echo 'V=1 shows the commands'
+.PHONY: all check bench clean help
 
 # Components, in dependency order: each may use what an earlier one
 # defines when it names its prerequisites (make expands them as it reads).

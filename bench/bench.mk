@@ -1,5 +1,5 @@
 # bench/: benchmarks, separate programs run by `make bench` (not tests).
-# `make` builds them, so that they cannot rot unseen; `make bench-smoke`
+# `make` and `make check` build them, so that they cannot rot unseen; `make bench-smoke`
 # runs each once, quickly (PVL_BENCH_QUICK=1: one short pass of every
 # row), as CI does.
 
@@ -47,5 +47,5 @@ bench-smoke: $(BENCH_BINS)
 	$(Q)PVL_BENCH_QUICK=1 bench/run.sh $(BENCH_DIR) >$(BENCH_DIR)/smoke.log 2>&1 || \
 		{ tail -n 30 $(BENCH_DIR)/smoke.log; echo "bench-smoke: a benchmark failed"; exit 1; }
 	$(Q)echo "bench-smoke: every benchmark ran (quick mode; figures not meaningful)"
-all: $(BENCH_BINS)
+TEST_BINS += $(BENCH_BINS)
 .PHONY: bench-runtime bench-smoke

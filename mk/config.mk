@@ -56,7 +56,7 @@ KSITE_CFLAGS := -mno-red-zone $(call cc-flag,-mincoming-stack-boundary=3)
 
 # Freestanding code: no hosted header can be found at all (-nostdinc), only
 # the compiler's own <stdint.h> and <stddef.h>.
-FS_INC := $(shell $(CC) -print-file-name=include)
+FS_INC := $(shell $(CC) -print-file-name=include 2>/dev/null)
 FS_CFLAGS := -std=c11 -O2 -g -ffreestanding -fno-builtin -nostdinc \
              -isystem $(FS_INC) -fno-stack-protector \
              $(call cc-flag,-fno-tree-loop-distribute-patterns) $(WARN) -Iinclude -MMD -MP

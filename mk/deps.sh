@@ -14,10 +14,16 @@
 set -u
 cc=${CC:-cc}
 
+# The Debian package of the C compiler asked for.
+case $cc in
+*clang*) ccpkg=clang ;;
+*) ccpkg=build-essential ;;
+esac
+
 # name | probe (a shell command, true when present) | Debian package | class
 probes() {
     cat <<PROBES
-$cc|command -v $cc|build-essential|needed
+$cc|command -v $cc|$ccpkg|needed
 make|command -v make|make|needed
 binutils (ld, ar, objcopy, readelf)|command -v ld && command -v ar && command -v objcopy && command -v readelf|binutils|needed
 Zydis headers and library|printf '#include <Zydis/Zydis.h>\nint main(void) { return ZydisGetVersion() == 0; }\n' | $cc -x c - -lZydis -o /dev/null|libzydis-dev|needed

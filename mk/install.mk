@@ -33,8 +33,9 @@ rel_to = $(shell realpath -m --relative-to=$(1) $(2))
 INSTALL_BINS := $(PVLINK_BIN) $(PVLINK_RUN)
 INSTALL_MAN1 := man/pvlink.1 man/pvlink-run.1
 INSTALL_MAN3 := man/pvlink.3
-# The functions pvlink(3) documents, each a page name of its own.
-MAN3_ALIASES := $(shell sed -n 's/^    \(pv[lr]_[a-z_0-9]*\);$$/\1/p' mk/libpvlink.map)
+# The functions and macros pvlink(3) documents, each a page name of its own.
+MAN3_ALIASES := $(shell sed -n 's/^    \(pv[lr]_[a-z_0-9]*\);$$/\1/p' mk/libpvlink.map) \
+                libpvlink PVL_IFACE PVL_IFACE_DEFAULTS PVR_PROVIDER_DESC PVR_CALL PVR_INLINE
 
 install: lib $(INSTALL_BINS)
 	$(quiet) INSTALL $(DESTDIR)$(PREFIX)

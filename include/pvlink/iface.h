@@ -16,10 +16,11 @@
  *
  * Every entry repeats the C prefix of the interface (the preprocessor
  * cannot carry it), then names the operation, its result type (void for
- * none; a type that begins with an identifier) and its parameter types in
- * parentheses: at most 6, each an integer or a pointer (checked at compile
- * time), passed in the System V argument registers rdi, rsi, rdx, rcx, r8,
- * r9; the result comes back in rax.
+ * none; otherwise an integer or pointer type that begins with an
+ * identifier) and its parameter types in parentheses (() or (void) for
+ * none): at most 6, each an integer or a pointer (checked at compile time),
+ * passed in the System V argument registers rdi, rsi, rdx, rcx, r8, r9; the
+ * result comes back in rax.
  *
  * PVL_IFACE(prefix, "name", major, minor, LIST) defines, for every op:
  *   prefix_op(args...)       static inline: the call, through a site
@@ -99,10 +100,26 @@
                              PVL__HAS_COMMA(PVL__PAREN_COMMA __VA_ARGS__ ())))
 #define PVL__EMPTY_001 ,
 
-/* Number of arguments, 0 for an empty list. */
+/* Number of parameters: 0 for () and (void); more than 6 is an error
+ * whose message says so. */
 #define PVL__NARG(...) PVL__CAT(PVL__NARG_, PVL__ISEMPTY(__VA_ARGS__))(__VA_ARGS__)
 #define PVL__NARG_1(...) 0
-#define PVL__NARG_0(...) PVL__COUNT(__VA_ARGS__)
+#define PVL__NARG_0(...) PVL__CAT(PVL__NARGV_, PVL__COUNT(__VA_ARGS__))(__VA_ARGS__)
+#define PVL__NARGV_1(a) PVL__IF(PVL__IS_VOID(a))((0), (1))
+#define PVL__NARGV_2(...) 2
+#define PVL__NARGV_3(...) 3
+#define PVL__NARGV_4(...) 4
+#define PVL__NARGV_5(...) 5
+#define PVL__NARGV_6(...) 6
+#define PVL__NARGV_7(...) _pvlink_operations_take_at_most_6_parameters
+#define PVL__NARGV_8 PVL__NARGV_7
+#define PVL__NARGV_9 PVL__NARGV_7
+#define PVL__NARGV_10 PVL__NARGV_7
+#define PVL__NARGV_11 PVL__NARGV_7
+#define PVL__NARGV_12 PVL__NARGV_7
+#define PVL__NARGV_13 PVL__NARGV_7
+#define PVL__NARGV_14 PVL__NARGV_7
+#define PVL__NARGV_15 PVL__NARGV_7
 
 /* PVL__IF(c)(then, else), c being 0 or 1. */
 #define PVL__IF(c) PVL__CAT(PVL__IF_, c)
@@ -254,8 +271,13 @@
 /* The result: rax narrowed to the result type (a bool from al). */
 #define PVL__LOWMASK(n) (~(uint64_t)0 >> (64 - 8 * (n)))
 #define PVL__RESULT(ret, v) ((ret)((v) & PVL__LOWMASK(sizeof(ret))))
+#define PVL__RESULT_OK(ret)                                                  \
+    PVL_STATIC_ASSERT(__builtin_classify_type((ret)0) != 8 &&                \
+                          __builtin_classify_type((ret)0) != 9 && sizeof(ret) <= 8, \
+                      "pvlink: operation results are integers or pointers")
 #define PVL__RETURN(ret, v)                                                  \
-    PVL__IF(PVL__IS_VOID(ret))(((void)(v)), (return PVL__RESULT(ret, v)))
+    PVL__IF(PVL__IS_VOID(ret))(((void)(v)),                                  \
+                               (PVL__RESULT_OK(ret); return PVL__RESULT(ret, v)))
 #define PVL__PROPS(ret) PVL__IF(PVL__IS_VOID(ret))((0u), ((unsigned)PVL_OP_RESULT))
 
 /* ------------------------------------------------------------------------
@@ -395,6 +417,9 @@
  * Registration of this object's site table with the runtime, if present.
  */
 
+/* (also declared by <pvlink/runtime.h>, which a program may include too) */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wredundant-decls"
 PVL_BEGIN_DECLS
 extern const struct pvl_site __start_pvlink_sites[]
     __attribute__((weak, visibility("hidden")));
@@ -406,6 +431,7 @@ extern int pvr_object_register(const struct pvl_site *start,
 extern void pvr_object_unregister(const struct pvl_site *start)
     __attribute__((weak));
 PVL_END_DECLS
+#pragma GCC diagnostic pop
 
 __attribute__((constructor, used)) static void pvl__register_sites(void)
 {

@@ -120,11 +120,14 @@ struct pvr_error {
  * (with errno) when no loaded object contains the table or memory runs
  * out; an empty table (start == stop or NULL) is ignored with 0.
  */
+#pragma GCC diagnostic push /* <pvlink/iface.h> declares these two as well */
+#pragma GCC diagnostic ignored "-Wredundant-decls"
 int pvr_object_register(const struct pvl_site *start, const struct pvl_site *stop);
 
 /* Drop one reference to the table at (start); the last one forgets the
  * object (its sites are no longer linked, its veneers are freed). */
 void pvr_object_unregister(const struct pvl_site *start);
+#pragma GCC diagnostic pop
 
 /*
  * Register code generated at run time: (n) site records at (sites), every
@@ -217,6 +220,17 @@ PVL_STATIC_ASSERT(sizeof(struct pvr_provider_desc) == 64, "pvr_provider_desc lay
 #define PVR_INLINE(op_name, bytes, clb)                                      \
     {#op_name, PVL_ACT_INLINE, sizeof(bytes) - 1, 0, (clb), 0, 0,            \
      (const uint8_t *)(bytes), 0}
+
+/*
+ * The descriptor a provider shared object defines, under the name
+ * PVR_PROVIDER_SYMBOL, exported with C linkage (this declaration gives it
+ * both, in C and in C++, and default visibility); the library itself
+ * defines none:
+ *     const struct pvr_provider_desc pvr_provider_v1 =
+ *         PVR_PROVIDER_DESC("demo.greet", 1, 0, "fast", impls);
+ */
+extern __attribute__((visibility("default"))) const struct pvr_provider_desc
+    pvr_provider_v1;
 
 /* A validated provider (opaque). */
 struct pvr_provider;

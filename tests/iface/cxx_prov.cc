@@ -12,5 +12,7 @@ const pvr_op_impl impls[] = {
 };
 } // namespace
 
-extern "C" const pvr_provider_desc pvr_provider_v1 =
+// <pvlink/runtime.h> declares pvr_provider_v1 with C linkage and default
+// visibility: a plain definition exports it.
+const pvr_provider_desc pvr_provider_v1 =
     PVR_PROVIDER_DESC("pvlink.ift", 1, 0, "c++ shared object", impls);

@@ -18,8 +18,9 @@ gcc -Iinclude -aux-info "$work/aux" -fsyntax-only "$work/all.c"
 {
     grep -E '/\* include/pvlink/(link|runtime)\.h:' "$work/aux" | grep -v ' static ' |
         sed -E 's/.*[ *]([A-Za-z_0-9]+) \(.*/\1/'
+    # objects; pvr_provider_v1 is what a provider defines, not the library
     sed -nE 's/^extern const [A-Za-z_0-9 ]+[ *](pv[lr]_[a-z0-9_]+);.*/\1/p' \
-        include/pvlink/link.h include/pvlink/runtime.h
+        include/pvlink/link.h include/pvlink/runtime.h | grep -vx pvr_provider_v1
 } | sort -u >"$work/declared"
 nm -D --defined-only "$so" | awk '$2 != "A" { sub(/@.*/, "", $3); print $3 }' |
     sort -u >"$work/exported"

@@ -48,7 +48,8 @@ want=$( {
     echo share/man/man1/pvlink.1
     echo share/man/man1/pvlink-run.1
     echo share/man/man3/pvlink.3
-    for f in $(sed -n 's/^    \(pv[lr]_[a-z_0-9]*\);$/\1/p' "$root/mk/libpvlink.map"); do
+    for f in $(sed -n 's/^    \(pv[lr]_[a-z_0-9]*\);$/\1/p' "$root/mk/libpvlink.map") \
+        libpvlink PVL_IFACE PVL_IFACE_DEFAULTS PVR_PROVIDER_DESC PVR_CALL PVR_INLINE; do
         echo "share/man/man3/$f.3"
     done
     for h in "$root"/include/pvlink/*.h; do echo "include/pvlink/$(basename "$h")"; done
