@@ -5,6 +5,8 @@
 
 BENCH_DIR := $(B)/bench
 BENCH_CFLAGS = $(HOST_CFLAGS) -Ibench
+# Indirect branches through retpolines: gcc's flag, or clang's.
+RETPOLINE_FLAG = $(or $(call cc-flag,-mindirect-branch=thunk),$(call cc-flag,-mretpoline))
 
 $(BENCH_DIR)/libbench_ifunc.so: bench/bench_ifunc.c
 	$(quiet) LD $@
@@ -14,7 +16,7 @@ $(BENCH_DIR)/libbench_ifunc.so: bench/bench_ifunc.c
 $(BENCH_DIR)/bench_retp.o: bench/bench_retp.c bench/bench_ops.h
 	$(quiet) CC $@
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(BENCH_CFLAGS) -mindirect-branch=thunk -c $< -o $@
+	$(Q)$(CC) $(BENCH_CFLAGS) $(RETPOLINE_FLAG) -c $< -o $@
 
 $(BENCH_DIR)/bench_bare.o: bench/bench_bare.c bench/bench_ops.h
 	$(quiet) CC $@

@@ -1,4 +1,5 @@
-/* The indirect call, built with retpolines (-mindirect-branch=thunk). */
+/* The indirect call, built with retpolines (gcc -mindirect-branch=thunk,
+ * clang -mretpoline). */
 #include "bench_ops.h"
 
 __attribute__((noinline)) long run_retpoline(long n)
