@@ -58,17 +58,17 @@ static const uint16_t map1[256] = {
 };
 
 static const uint16_t map2[256] = {
-    [0x00] = M, [0x01] = M | GRP, [0x02 ... 0x03] = M, [0x04] = BAD, [0x05] = ESC, [0x07] = ESC,
+    [0x00] = M, [0x01] = M | GRP, [0x02 ... 0x03] = M, [0x04] = BAD, [0x05] = ESC, [0x07] = RET,
     [0x0a] = BAD, [0x0b] = ESC /* ud2 */, [0x0c] = BAD, [0x0d] = M, [0x0e ... 0x0f] = BAD,
     [0x10 ... 0x1f] = M, [0x20 ... 0x23] = M | MR, [0x24 ... 0x27] = BAD,
     [0x28 ... 0x2f] = M,
-    [0x34 ... 0x35] = ESC, [0x36] = BAD, [0x37] = ESC /* getsec */, [0x38] = M, [0x39] = BAD,
+    [0x34] = ESC, [0x35] = RET, [0x36] = BAD, [0x37] = ESC /* getsec */, [0x38] = M, [0x39] = BAD,
     [0x3a] = M | I8, [0x3b ... 0x3f] = BAD,
     [0x40 ... 0x6f] = M, [0x70 ... 0x73] = M | I8, [0x74 ... 0x76] = M,
     [0x78 ... 0x7b] = BAD, [0x7c ... 0x7f] = M,
     [0x80 ... 0x8f] = R32, [0x90 ... 0x9f] = M,
     [0xa3] = M, [0xa4] = M | I8, [0xa5] = M, [0xa6 ... 0xa7] = BAD,
-    [0xaa] = ESC, [0xab] = M, [0xac] = M | I8, [0xad ... 0xaf] = M,
+    [0xaa] = RET, [0xab] = M, [0xac] = M | I8, [0xad ... 0xaf] = M,
     [0xb0 ... 0xb7] = M, [0xb8] = BAD, [0xb9] = M | ESC /* ud1 */, [0xba] = M | I8,
     [0xbb ... 0xc1] = M,
     [0xc2] = M | I8, [0xc3] = M, [0xc4 ... 0xc6] = M | I8, [0xc7] = M,
@@ -89,7 +89,7 @@ static int is_legacy_prefix(uint8_t b)
 struct dec {
     const uint8_t *p;
     size_t n, i;
-    int opsize, addrsize, rexw, rexr, rexb, lock;
+    int opsize, addrsize, rexw, rexr, rexb, rexx, lock, last_rep;
 };
 
 /* Consume (k) more bytes if the buffer has them.  Invariant: i <= n. */
@@ -101,8 +101,29 @@ static int take(struct dec *d, size_t k)
     return 1;
 }
 
-/* ModRM, SIB and displacement; sets riprel.  (regonly): the mov to and
- * from control and debug registers, whose ModRM always names registers. */
+/* A little-endian signed value of (k) bytes at (q). */
+static int64_t sval(const uint8_t *q, size_t k)
+{
+    uint64_t v = 0;
+    for (size_t j = 0; j < k; j++)
+        v |= (uint64_t)q[j] << (8 * j);
+    if (k && k < 8 && (v >> (8 * k - 1)) & 1)
+        v |= ~(uint64_t)0 << (8 * k);
+    return (int64_t)v;
+}
+
+/* Displacement of (k) bytes, recorded once consumed. */
+static int take_disp(struct dec *d, struct pvl_insn *out, size_t k)
+{
+    if (!take(d, k))
+        return 0;
+    out->disp = (int32_t)sval(d->p + d->i - k, k);
+    return 1;
+}
+
+/* ModRM, SIB and displacement; fills the operand fields and riprel.
+ * (regonly): the mov to and from control and debug registers, whose
+ * ModRM always names registers. */
 static int modrm(struct dec *d, struct pvl_insn *out, uint8_t *reg, int regonly)
 {
     uint8_t m, mod, rm;
@@ -111,19 +132,28 @@ static int modrm(struct dec *d, struct pvl_insn *out, uint8_t *reg, int regonly)
         return 0;
     m = d->p[d->i++];
     mod = m >> 6, rm = m & 7, *reg = (m >> 3) & 7;
+    out->has_modrm = 1, out->modrm = m;
+    out->reg = (uint8_t)(*reg + 8 * d->rexr);
+    out->rm = (uint8_t)(rm + 8 * d->rexb);
     if (mod == 3 || regonly)
         return 1;
+    out->mem = 1, out->base = out->index = PVL_NOREG;
     if (rm == 4) { /* SIB; with mod 0 and base 5, a disp32 and no base */
         if (d->i >= d->n)
             return 0;
-        uint8_t base = d->p[d->i++] & 7;
+        uint8_t sib = d->p[d->i++], base = sib & 7, idx = (sib >> 3) & 7;
+        if (idx != 4 || d->rexx)
+            out->index = (uint8_t)(idx + 8 * d->rexx);
         if (mod == 0 && base == 5)
-            return take(d, 4);
+            return take_disp(d, out, 4);
+        out->base = (uint8_t)(base + 8 * d->rexb);
     } else if (mod == 0 && rm == 5) {
-        out->riprel = 1;
-        return take(d, 4);
+        out->riprel = 1, out->base = PVL_RIPREG;
+        return take_disp(d, out, 4);
+    } else {
+        out->base = (uint8_t)(rm + 8 * d->rexb);
     }
-    return take(d, mod == 1 ? 1 : mod == 2 ? 4 : 0);
+    return take_disp(d, out, mod == 1 ? 1 : mod == 2 ? 4 : 0);
 }
 
 static size_t imm_size(const struct dec *d, uint16_t a)
@@ -142,7 +172,13 @@ static size_t imm_size(const struct dec *d, uint16_t a)
     return k;
 }
 
-/* Where an opcode is: map 1 is one byte, 2 is 0F xx, 3 is 0F 38 / 0F 3A. */
+/* Size of the first immediate (enter has imm16 then imm8). */
+static size_t first_imm_size(const struct dec *d, uint16_t a)
+{
+    return (a & I16) ? 2 : (a & (IZ | IV)) ? imm_size(d, a & (IZ | IV)) : (a & I8) ? 1 : 0;
+}
+
+/* Where an opcode is: map 1 is one byte, 2 is 0F xx, 3 is 0F 38, 4 0F 3A. */
 struct opc {
     uint8_t map, op;
 };
@@ -153,29 +189,42 @@ struct opc {
  * /0,/1; FF /2../5 are indirect call/jmp, /7 is invalid; 8F must be /0
  * (otherwise XOP); C6 and C7 are mov /0, plus xabort (C6 F8) and xbegin
  * (C7 F8, a relative branch we refuse rather than follow).  In the
- * two-byte map, 0F 01 holds xend, the VMX/SVM/SGX entries and skinit, which
- * transfer.  Deliberate traps (int3, int n, ud0/1/2) count as transfers.
+ * two-byte map, 0F 01 holds xend, the VMX/SVM/SGX/TDX entries and skinit,
+ * which transfer, and the returns of FRED, user interrupts and SEAM.
+ * Deliberate traps (int3, int n, ud0/1/2) count as transfers.
  */
-static uint16_t group2(uint8_t modrm_byte, uint16_t a)
+static uint16_t group2(const struct dec *d, uint8_t modrm_byte, uint16_t a)
 {
+    int f3 = d->last_rep == 0xf3, f2 = d->last_rep == 0xf2, o66 = !d->last_rep && d->opsize;
+
     switch (modrm_byte) {
     case 0xc0: /* enclv */
     case 0xc2: /* vmlaunch */
     case 0xc3: /* vmresume */
-    case 0xcf: /* encls */
+    case 0xcf: /* encls; seamcall with 66 */
     case 0xd5: /* xend */
     case 0xd7: /* enclu */
     case 0xd8: /* vmrun */
     case 0xde: /* skinit */
         return a | ESC;
+    case 0xca: /* eretu (f3), erets (f2); clac otherwise */
+        return (f3 || f2) ? a | RET : a;
+    case 0xcd: /* seamret (66) */
+        return o66 ? a | RET : a;
+    case 0xec: /* uiret (f3) */
+        return f3 ? a | RET : a;
+    case 0xcc: /* tdcall (66) */
+    case 0xce: /* seamops (66) */
+        return o66 ? a | ESC : a;
     }
     return a;
 }
 
-static uint16_t group(struct opc o, uint8_t reg, uint8_t modrm_byte, uint16_t a)
+static uint16_t group(const struct dec *d, struct opc o, uint8_t reg, uint8_t modrm_byte,
+                      uint16_t a)
 {
     if (o.map == 2)
-        return group2(modrm_byte, a);
+        return o.op == 0x01 ? group2(d, modrm_byte, a) : a;
     switch (o.op) {
     case 0xf6:
         return reg < 2 ? a | I8 : a;
@@ -197,22 +246,45 @@ static uint16_t group(struct opc o, uint8_t reg, uint8_t modrm_byte, uint16_t a)
     return a;
 }
 
-static void classify(struct pvl_insn *out, const struct dec *d, uint16_t a)
+/* The names of the return-like instructions, refused by name. */
+static const char *ret_name(const struct dec *d, struct opc o, uint8_t mb)
 {
-    out->kind = PVL_INSN_PLAIN;
+    if (o.map == 1)
+        return o.op == 0xcf ? "iret" : (o.op == 0xca || o.op == 0xcb) ? "lret" : "ret";
+    if (o.op == 0x07)
+        return "sysret";
+    if (o.op == 0x35)
+        return "sysexit";
+    if (o.op == 0xaa)
+        return "rsm";
+    if (mb == 0xca)
+        return d->last_rep == 0xf3 ? "eretu" : "erets";
+    return mb == 0xcd ? "seamret" : "uiret";
+}
+
+static void classify(struct pvl_insn *out, const struct dec *d, struct opc o, uint16_t a,
+                     uint8_t reg)
+{
+    out->kind = PVL_INSN_PLAIN, out->flow = PVL_FLOW_NEXT;
     if (a & (R8 | R32)) {
         const uint8_t *q = d->p + d->i - ((a & R8) ? 1 : 4);
-        int32_t v = (a & R8) ? (int8_t)q[0]
-                             : (int32_t)((uint32_t)q[0] | (uint32_t)q[1] << 8 |
-                                         (uint32_t)q[2] << 16 |
-                                         (uint32_t)q[3] << 24);
         out->kind = PVL_INSN_REL;
-        out->rel = v;
+        out->rel = (int32_t)sval(q, (a & R8) ? 1 : 4);
+        out->flow = (o.map == 1 && o.op == 0xe8) ? PVL_FLOW_CALL
+                    : (o.map == 1 && (o.op == 0xe9 || o.op == 0xeb)) ? PVL_FLOW_JMP
+                                                                     : PVL_FLOW_JCC;
     }
-    if (a & RET)
-        out->kind = PVL_INSN_RET;
-    if (a & ESC)
-        out->kind = PVL_INSN_ESCAPE;
+    if (a & RET) {
+        out->kind = PVL_INSN_RET, out->flow = PVL_FLOW_OTHER;
+        out->name = ret_name(d, o, out->modrm);
+        if (o.map == 1 && (o.op == 0xc2 || o.op == 0xc3))
+            out->flow = PVL_FLOW_RET;
+    }
+    if (a & ESC) {
+        out->kind = PVL_INSN_ESCAPE, out->flow = PVL_FLOW_OTHER;
+        if (o.map == 1 && o.op == 0xff && (reg == 2 || reg == 4))
+            out->flow = reg == 2 ? PVL_FLOW_ICALL : PVL_FLOW_IJMP;
+    }
 }
 
 /* Opcode, from the byte after prefixes and REX; returns its attributes. */
@@ -228,9 +300,10 @@ static uint16_t opcode(struct dec *d, struct opc *o)
     o->map = 2, o->op = d->p[d->i++];
     if (o->op == 0x38 || o->op == 0x3a) {
         uint16_t a = map2[o->op]; /* M, or M | I8 for 0F 3A */
+        o->map = o->op == 0x38 ? 3 : 4;
         if (d->i >= d->n)
             return BAD;
-        o->map = 3, o->op = d->p[d->i++];
+        o->op = d->p[d->i++];
         return a;
     }
     return map2[o->op];
@@ -249,7 +322,7 @@ static int reg_is_ext(struct opc o)
 {
     uint8_t op = o.op;
 
-    if (o.map == 3)
+    if (o.map >= 3)
         return 0;
     if (o.map == 2) /* also: reg is a control or debug register in 0F 20..23 */
         return op <= 0x01 || op == 0x0d || (op >= 0x18 && op <= 0x23) ||
@@ -265,7 +338,7 @@ static int8_t push_pop(const struct dec *d, struct opc o, uint8_t reg)
     int8_t w = (d->opsize && !d->rexw) ? 2 : 8; /* REX.W overrides 66 */
     uint8_t op = o.op;
 
-    if (o.map == 3)
+    if (o.map >= 3)
         return 0;
     if (o.map == 2)
         return (op == 0xa0 || op == 0xa8) ? -w : (op == 0xa1 || op == 0xa9) ? w : 0;
@@ -274,6 +347,8 @@ static int8_t push_pop(const struct dec *d, struct opc o, uint8_t reg)
         return -w;
     if ((op >= 0x58 && op <= 0x5f) || op == 0x9d || (op == 0x8f && reg == 0))
         return w;
+    if (op == 0xe8 || (op == 0xff && reg == 2))
+        return -8; /* a call pushes its return address */
     return 0;
 }
 
@@ -297,6 +372,34 @@ static int names_rsp(const struct dec *d, struct opc o, int has_modrm, int regon
     return ((mb >> 3) & 7) == 4 && !d->rexr && !reg_is_ext(o);
 }
 
+/* Legacy prefixes, then REX. */
+static void prefixes(struct dec *d, struct pvl_insn *out)
+{
+    const uint8_t *p = d->p;
+
+    for (; d->i < d->n && is_legacy_prefix(p[d->i]); d->i++) {
+        d->opsize |= p[d->i] == 0x66;
+        d->addrsize |= p[d->i] == 0x67;
+        d->lock |= p[d->i] == 0xf0;
+        if (p[d->i] == 0xf2 || p[d->i] == 0xf3)
+            d->last_rep = p[d->i];
+        out->pfx |= (uint8_t)((p[d->i] == 0x66 ? PVL_PFX_66 : 0) |
+                              (p[d->i] == 0x67 ? PVL_PFX_67 : 0) |
+                              (p[d->i] == 0xf0 ? PVL_PFX_LOCK : 0) |
+                              (p[d->i] == 0xf3 ? PVL_PFX_REP : 0) |
+                              (p[d->i] == 0xf2 ? PVL_PFX_REPNE : 0));
+    }
+    if (d->i < d->n && (p[d->i] & 0xf0) == 0x40) {
+        out->rex = p[d->i];
+        d->rexw = (p[d->i] & 8) != 0, d->rexr = (p[d->i] & 4) != 0;
+        d->rexx = (p[d->i] & 2) != 0, d->rexb = (p[d->i] & 1) != 0;
+        d->i++;
+    }
+    out->mand = d->last_rep == 0xf3 ? PVL_MAND_F3 : d->last_rep == 0xf2 ? PVL_MAND_F2
+                : d->opsize ? PVL_MAND_66 : PVL_MAND_NONE;
+    out->opsize = d->rexw ? 8 : d->opsize ? 2 : 4;
+}
+
 size_t pvl_insn_decode(const uint8_t *p, size_t n, struct pvl_insn *out)
 {
     struct dec d = {.p = p, .n = n > 15 ? 15 : n};
@@ -304,17 +407,10 @@ size_t pvl_insn_decode(const uint8_t *p, size_t n, struct pvl_insn *out)
     uint8_t reg = 0, mb = 0;
     uint16_t a;
 
-    *out = (struct pvl_insn){.kind = PVL_INSN_PLAIN};
-    for (; d.i < d.n && is_legacy_prefix(p[d.i]); d.i++) {
-        d.opsize |= p[d.i] == 0x66;
-        d.addrsize |= p[d.i] == 0x67;
-        d.lock |= p[d.i] == 0xf0;
-    }
-    if (d.i < d.n && (p[d.i] & 0xf0) == 0x40) {
-        d.rexw = (p[d.i] & 8) != 0, d.rexr = (p[d.i] & 4) != 0, d.rexb = (p[d.i] & 1) != 0;
-        d.i++;
-    }
+    *out = (struct pvl_insn){.kind = PVL_INSN_PLAIN, .base = PVL_NOREG, .index = PVL_NOREG};
+    prefixes(&d, out);
     a = opcode(&d, &o);
+    out->map = o.map, out->op = o.op;
     if (a & BAD)
         return 0;
     if (a & M) {
@@ -323,7 +419,7 @@ size_t pvl_insn_decode(const uint8_t *p, size_t n, struct pvl_insn *out)
         if (!modrm(&d, out, &reg, (a & MR) != 0))
             return 0;
         if ((a & GRP) && o.map <= 2)
-            a = group(o, reg, mb, a);
+            a = group(&d, o, reg, mb, a);
         if (a & BAD)
             return 0;
     }
@@ -334,12 +430,13 @@ size_t pvl_insn_decode(const uint8_t *p, size_t n, struct pvl_insn *out)
      * AMD in 64-bit mode: refuse them rather than guess. */
     if ((a & (R8 | R32)) && d.opsize)
         return 0;
+    size_t at = d.i;
     if (!take(&d, imm_size(&d, a) + ((a & R8) ? 1 : 0) + ((a & R32) ? 4 : 0)))
         return 0;
-    classify(out, &d, a);
+    if (first_imm_size(&d, a) && !(a & MO))
+        out->imm = first_imm_size(&d, a) == 8 ? sval(p + at, 8) : sval(p + at, first_imm_size(&d, a));
+    classify(out, &d, o, a, reg);
     out->stack = push_pop(&d, o, reg);
-    if (o.map == 1 && o.op == 0xe8)
-        out->stack = -8; /* a call pushes its return address */
     out->rsp = (uint8_t)names_rsp(&d, o, (a & M) != 0, (a & MR) != 0, mb);
     out->len = (uint8_t)d.i;
     return d.i;

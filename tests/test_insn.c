@@ -243,4 +243,33 @@ static void random_bytes(void)
     CHECK(t.both > 100000);
 }
 
-T_CASES(T(curated), T(truncations_refused), T(loaded_code), T(random_bytes))
+/* Return-like instructions are returns, each with its name. */
+static void return_like_named(void)
+{
+    static const struct {
+        const char *bytes, *name;
+        size_t n;
+    } r[] = {
+        {"\xc3", "ret", 1}, {"\xc2\x08\x00", "ret", 3}, {"\xcb", "lret", 1},
+        {"\x48\xcf", "iret", 2}, {"\xcf", "iret", 1}, {"\x0f\x07", "sysret", 2},
+        {"\x48\x0f\x07", "sysret", 3}, {"\x0f\x35", "sysexit", 2}, {"\x0f\xaa", "rsm", 2},
+        {"\xf3\x0f\x01\xca", "eretu", 4}, {"\xf2\x0f\x01\xca", "erets", 4},
+        {"\x66\x0f\x01\xcd", "seamret", 4}, {"\xf3\x0f\x01\xec", "uiret", 4},
+    };
+    struct pvl_insn in;
+
+    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++) {
+        size_t len = pvl_insn_decode((const uint8_t *)r[i].bytes, r[i].n, &in);
+        if (len != r[i].n || in.kind != PVL_INSN_RET || !in.name || strcmp(in.name, r[i].name))
+            t_fail(__FILE__, __LINE__, "%s: len %zu kind %d name %s", r[i].name, len, in.kind,
+                   in.name ? in.name : "(none)");
+    }
+    /* the same bytes without their prefix are other instructions */
+    CHECK_EQ(pvl_insn_decode((const uint8_t *)"\x0f\x01\xca", 3, &in), 3); /* clac */
+    CHECK_EQ(in.kind, PVL_INSN_PLAIN);
+    CHECK_EQ(pvl_insn_decode((const uint8_t *)"\x66\x0f\x01\xcc", 4, &in), 4); /* tdcall */
+    CHECK_EQ(in.kind, PVL_INSN_ESCAPE);
+}
+
+T_CASES(T(curated), T(return_like_named), T(truncations_refused), T(loaded_code),
+        T(random_bytes))

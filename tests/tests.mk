@@ -5,8 +5,10 @@ T_HARNESS := $(call objs,host,tests/harness.c tests/fixture.c)
 ROMB_OBJS := $(call objs,host,tools/romb.c runtime/image.c)
 
 # Unit tests linked against the hosted core: tests/test_NAME.c -> build/tests/NAME
-UNIT_TESTS := emit insn plan link rom e2e
+UNIT_TESTS := emit insn effect plan link rom e2e
 $(B)/tests/insn: LDLIBS_EXTRA := -lZydis
+$(B)/tests/effect: LDLIBS_EXTRA := -lZydis
+$(B)/tests/effect: $(B)/host/tests/effect_oracle.o
 
 $(B)/tests/%: $(B)/host/tests/test_%.o $(T_HARNESS) $(ROMB_OBJS) $(LIBPVLCORE)
 	$(quiet) LD $@
@@ -47,9 +49,20 @@ $(B)/fuzz/mkseed: $(B)/host/tests/fuzz/mkseed.o $(B)/host/tools/romb.o $(LIBPVLC
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^
 
-fuzz: $(FUZZ_BIN) $(B)/fuzz/mkseed
+# The effects model against Zydis, on arbitrary bytes (seeded with the
+# ROM and the instructions of the fuzz seed).
+FUZZ_EFFECT := $(B)/fuzz/fuzz_effect
+$(FUZZ_EFFECT): tests/fuzz/fuzz_effect.c tests/effect_oracle.c $(CORE_SRCS) \
+		$(wildcard include/pvlink/*.h core/*.h tests/*.h)
+	$(quiet) FUZZ $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_effect.c tests/effect_oracle.c \
+		$(CORE_SRCS) -lZydis
+
+fuzz: $(FUZZ_BIN) $(FUZZ_EFFECT) $(B)/fuzz/mkseed
 fuzz-run: fuzz
-	$(Q)mkdir -p $(FUZZ_SEED_DIR) $(B)/fuzz/corpus
+	$(Q)mkdir -p $(FUZZ_SEED_DIR) $(B)/fuzz/corpus $(B)/fuzz/effect-corpus
 	$(Q)$(B)/fuzz/mkseed $(FUZZ_SEED_DIR)
 	$(Q)$(FUZZ_BIN) -runs=$(FUZZ_RUNS) -max_len=4096 $(B)/fuzz/corpus $(FUZZ_SEED_DIR)
+	$(Q)$(FUZZ_EFFECT) -runs=$(FUZZ_RUNS) -max_len=64 $(B)/fuzz/effect-corpus $(FUZZ_SEED_DIR)
 .PHONY: fuzz fuzz-run

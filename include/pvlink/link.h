@@ -44,6 +44,8 @@ PVL_BEGIN_DECLS
  X(E_TMPL_INDIRECT,  "template has an indirect, far or system branch")       \
  X(E_TMPL_RIPREL,    "template uses RIP-relative addressing")                \
  X(E_TMPL_STACK,     "template moves the stack pointer other than by balanced push and pop") \
+ X(E_INSN_UNMODELLED, "instruction whose effects pvlink does not model")   \
+ X(E_INSN_STATE,     "instruction changes state outside the clobber model (segments, shadow stack, bounds)") \
  X(E_SITE_TABLE,     "site table is misaligned or outside the object")       \
  X(E_SITE_BOUNDS,    "site lies outside the object")                         \
  X(E_SITE_ROOM,      "site room is 0 or larger than PVL_ROOM_MAX")           \
