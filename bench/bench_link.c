@@ -58,7 +58,8 @@ static void gen_make(struct gen *g, size_t n)
     if (g->mem == MAP_FAILED)
         exit(1);
     d = (struct pvl_iface_desc *)g->mem;
-    *d = (struct pvl_iface_desc){"bench.gen", 1, 0, 1};
+    *d = (struct pvl_iface_desc){PVL_DESC_MAGIC, PVL_FORMAT_MAJOR, PVL_FORMAT_MINOR,
+                                 "bench.gen", 1, 0, 1};
     g->sites = (struct pvl_site *)(g->mem + recs);
     for (size_t i = 0; i < n; i++) {
         uint8_t *at = g->mem + text + i * ROOM, *o = g->mem + orig + i * ROOM;

@@ -2,7 +2,7 @@
 # tools, tests and the runtime), freestanding (proof that it needs nothing
 # hosted) and for guests (no SSE, kernel code model).
 
-CORE_SRCS := core/emit.c core/insn.c core/effect.c core/rom.c core/catalog.c \
+CORE_SRCS := core/emit.c core/insn.c core/effect.c core/check.c core/rom.c core/catalog.c \
              core/result.c core/link.c
 CORE_HOST_OBJS := $(call objs,host,$(CORE_SRCS))
 CORE_FS_OBJS := $(call objs,fs,$(CORE_SRCS))

@@ -519,3 +519,19 @@ pvl_result pvl_insn_effect(const struct pvl_insn *in, struct pvl_effect *e)
     e->wimem = (d & WIM) != 0;
     return PVL_OK;
 }
+
+unsigned pvl_insn_store_size(const struct pvl_insn *in)
+{
+    uint32_t d = descriptor(in);
+    unsigned rm = (d >> 3) & 7;
+
+    if (in->map == 1 && in->op == 0x8f)
+        return in->opsize == 2 ? 2 : 8; /* pop to memory */
+    if (rm == C_B)
+        return 1;
+    if (rm == C_G)
+        return in->opsize;
+    if (rm == C_X || rm == C_M || rm == C_XM)
+        return 16; /* at most */
+    return PVL_CALL_MAX; /* fxsave, xsave, sgdt, x87 environments: large */
+}

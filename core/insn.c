@@ -433,107 +433,13 @@ size_t pvl_insn_decode(const uint8_t *p, size_t n, struct pvl_insn *out)
     size_t at = d.i;
     if (!take(&d, imm_size(&d, a) + ((a & R8) ? 1 : 0) + ((a & R32) ? 4 : 0)))
         return 0;
-    if (first_imm_size(&d, a) && !(a & MO))
-        out->imm = first_imm_size(&d, a) == 8 ? sval(p + at, 8) : sval(p + at, first_imm_size(&d, a));
+    if ((a & I16) && (a & I8)) /* enter: size, then nesting level */
+        out->imm = (int64_t)(p[at] | p[at + 1] << 8 | p[at + 2] << 16);
+    else if (first_imm_size(&d, a) && !(a & MO))
+        out->imm = sval(p + at, first_imm_size(&d, a));
     classify(out, &d, o, a, reg);
     out->stack = push_pop(&d, o, reg);
     out->rsp = (uint8_t)names_rsp(&d, o, (a & M) != 0, (a & MR) != 0, mb);
     out->len = (uint8_t)d.i;
     return d.i;
-}
-
-/*
- * A template runs in the middle of someone else's code: it may push and pop
- * (pushfq; pop %rax) but must leave RSP as it found it.  The net effect is
- * summed in program order, which is the run-time effect only without
- * branches, so a template with both branches and stack operations is
- * refused too.
- *
- * A relative branch must land where an instruction starts (or at the end):
- * a jump into the middle of an immediate would run bytes this walk never
- * saw as instructions, such as a ret hidden in "mov $0xc3, %al".  So the
- * check walks twice: once to mark where instructions start, once to check
- * every branch target against the marks.
- */
-#define TMPL_MAX 255
-
-struct walk {
-    uint8_t starts[TMPL_MAX / 8 + 1]; /* bit k: an instruction starts at k */
-    size_t branch_at, stack_at;
-    int64_t depth;
-};
-
-static int starts_at(const struct walk *w, uint64_t k)
-{
-    return (w->starts[k / 8] >> (k % 8)) & 1;
-}
-
-/* One instruction at (off): refuse what may never be in a template. */
-static pvl_result check_insn(const struct pvl_insn *in)
-{
-    if (in->kind == PVL_INSN_RET)
-        return PVL_E_TMPL_RET;
-    if (in->kind == PVL_INSN_ESCAPE)
-        return PVL_E_TMPL_INDIRECT;
-    if (in->riprel)
-        return PVL_E_TMPL_RIPREL;
-    if (in->rsp)
-        return PVL_E_TMPL_STACK;
-    return PVL_OK;
-}
-
-/* First walk: decode, refuse bad instructions, mark starts, sum the stack. */
-static pvl_result walk_marks(const uint8_t *t, size_t len, struct walk *w, size_t *at)
-{
-    struct pvl_insn in;
-    pvl_result r;
-
-    for (size_t off = 0; off < len; off += in.len) {
-        *at = off;
-        if (!pvl_insn_decode(t + off, len - off, &in))
-            return PVL_E_TMPL_DECODE;
-        if ((r = check_insn(&in)) != PVL_OK)
-            return r;
-        w->starts[off / 8] |= (uint8_t)(1u << (off % 8));
-        if (in.kind == PVL_INSN_REL && w->branch_at == len)
-            w->branch_at = off;
-        if (in.stack && w->stack_at == len)
-            w->stack_at = off;
-        w->depth += in.stack;
-    }
-    return PVL_OK;
-}
-
-/* Second walk: every relative branch lands on a start or at the end. */
-static pvl_result walk_branches(const uint8_t *t, size_t len, const struct walk *w,
-                                size_t *at)
-{
-    struct pvl_insn in;
-
-    for (size_t off = 0; off < len; off += in.len) {
-        pvl_insn_decode(t + off, len - off, &in);
-        if (in.kind != PVL_INSN_REL)
-            continue;
-        int64_t to = (int64_t)(off + in.len) + in.rel;
-        *at = off;
-        if (to < 0 || (uint64_t)to > len || ((uint64_t)to < len && !starts_at(w, (uint64_t)to)))
-            return PVL_E_TMPL_BRANCH;
-    }
-    return PVL_OK;
-}
-
-pvl_result pvl_tmpl_check(const uint8_t *t, size_t len, struct pvl_diag *diag)
-{
-    struct walk w = {.branch_at = len, .stack_at = len};
-    size_t at = 0;
-    pvl_result r;
-
-    if (len > TMPL_MAX)
-        return pvl__fail(diag, PVL_E_TMPL_DECODE, "template", PVL_NOINDEX, len);
-    if ((r = walk_marks(t, len, &w, &at)) != PVL_OK ||
-        (r = walk_branches(t, len, &w, &at)) != PVL_OK)
-        return pvl__fail(diag, r, "template", PVL_NOINDEX, at);
-    if (w.depth != 0 || (w.branch_at < len && w.stack_at < len))
-        return pvl__fail(diag, PVL_E_TMPL_STACK, "template", PVL_NOINDEX, w.stack_at);
-    return PVL_OK;
 }

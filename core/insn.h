@@ -87,13 +87,12 @@ size_t pvl_insn_decode(const uint8_t *p, size_t n, struct pvl_insn *out);
  * Effects.
  */
 
-/* State bits beyond the general registers and the flags (to move into
- * enum pvl_reg with the 64-bit masks of format 2). */
-enum { PVL_X87 = 17, PVL_KMASK, PVL_MXCSR, PVL_STACK, PVL_XMM0 = 32 };
-
 /* Bit (r) of a state mask; PVL_RSP's bit is used internally only. */
 #define PVL_BIT(r) ((uint64_t)1 << (r))
 #define PVL_GPR_MASK 0xffffull
+
+/* Operand size of the memory an instruction writes (bytes, an upper bound). */
+unsigned pvl_insn_store_size(const struct pvl_insn *in);
 
 /*
  * What one instruction writes.  (writes) holds state bits (enum pvl_reg),

@@ -43,17 +43,37 @@ static inline int pvl__within(uint64_t off, uint64_t len, uint64_t size)
     return off <= size && len <= size - off;
 }
 
+/* Fill (d) (may be NULL) and return (code): a field and its value. */
 static inline pvl_result pvl__fail(struct pvl_diag *d, pvl_result code,
                                    const char *field, uint32_t index,
                                    uint64_t value)
 {
-    if (d) {
-        d->code = code;
-        d->field = field;
-        d->index = index;
-        d->value = value;
-    }
+    if (d)
+        *d = (struct pvl_diag){.code = code, .index = index, .field = field,
+                               .value = value, .kind = PVL_DIAG_VALUE,
+                               .state = PVL_NOSTATE};
     return code;
+}
+
+/* The same with what was expected (or computed), shown as (kind). */
+static inline pvl_result pvl__fail2(struct pvl_diag *d, pvl_result code,
+                                    const char *field, uint32_t index,
+                                    uint64_t value, uint64_t expected,
+                                    enum pvl_diag_kind kind)
+{
+    pvl__fail(d, code, field, index, value);
+    if (d)
+        d->expected = expected, d->kind = (uint8_t)kind;
+    return code;
+}
+
+/* The lowest set bit of a non-zero mask. */
+static inline uint8_t pvl__first_bit(uint64_t m)
+{
+    uint8_t b = 0;
+    while (!(m & 1))
+        m >>= 1, b++;
+    return b;
 }
 
 #endif

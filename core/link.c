@@ -27,17 +27,54 @@ static uintptr_t site_local(const struct pvl_site *s)
     return rel_local(&s->addr);
 }
 
-/* The descriptor a site points at must lie in the object, NUL-terminated. */
+/* Is the room [p, p + n) inside one of the executable ranges? */
+static int in_exec(const struct pvl_link *l, uintptr_t p, size_t n)
+{
+    for (size_t k = 0; k < l->nexec; k++)
+        if (p >= l->exec[k].lo && l->exec[k].hi > l->exec[k].lo &&
+            pvl__within(p - l->exec[k].lo, n, l->exec[k].hi - l->exec[k].lo))
+            return 1;
+    return 0;
+}
+
+/* The descriptor a site points at must lie in the object, 4-aligned. */
 static const struct pvl_iface_desc *site_desc(const struct pvl_link *l,
                                               const struct pvl_site *s)
 {
     uintptr_t dp = rel_local(&s->iface);
-    const struct pvl_iface_desc *desc = (const struct pvl_iface_desc *)dp;
 
-    if (dp % 4 || !in_object(l, dp, sizeof *desc) ||
-        desc->name[PVL_IFACE_NAME_MAX - 1] != '\0')
+    if (dp % 4 || !in_object(l, dp, sizeof(struct pvl_iface_desc)))
         return 0;
-    return desc;
+    return (const struct pvl_iface_desc *)dp;
+}
+
+/* A format-1 descriptor began with its NUL-terminated, printable name. */
+static int looks_format1(const struct pvl_iface_desc *desc)
+{
+    const char *p = (const char *)desc;
+    size_t i = 0;
+
+    for (; i < PVL_IFACE_NAME_MAX && p[i] >= 0x20 && p[i] < 0x7f; i++)
+        ;
+    return i > 0 && i < PVL_IFACE_NAME_MAX && p[i] == '\0';
+}
+
+/* The descriptor's magic, format and name. */
+static pvl_result check_desc(const struct pvl_iface_desc *desc, uint32_t i,
+                             struct pvl_diag *d)
+{
+    if (desc->magic != PVL_DESC_MAGIC) {
+        if (looks_format1(desc))
+            return pvl__fail2(d, PVL_E_SITE_FORMAT, "site.iface", i, 1, PVL_FORMAT_MAJOR,
+                              PVL_DIAG_EXPECTED);
+        return pvl__fail(d, PVL_E_SITE_IFACE, "site.iface", i, desc->magic);
+    }
+    if (desc->format_major != PVL_FORMAT_MAJOR)
+        return pvl__fail2(d, PVL_E_SITE_FORMAT, "site.iface", i, desc->format_major,
+                          PVL_FORMAT_MAJOR, PVL_DIAG_EXPECTED);
+    if (desc->name[PVL_IFACE_NAME_MAX - 1] != '\0')
+        return pvl__fail(d, PVL_E_SITE_IFACE, "site.iface", i, 0);
+    return PVL_OK;
 }
 
 /*
@@ -63,42 +100,89 @@ static int desc_is_mine(const struct pvl_link *l, struct desc_cache *c,
     return mine;
 }
 
+/* Where the record and what it points at are; then the descriptor. */
+static pvl_result check_place(const struct pvl_link *l, const struct pvl_site *s, uint32_t i,
+                              uintptr_t local, struct pvl_diag *d,
+                              const struct pvl_iface_desc **desc)
+{
+    pvl_result r;
+
+    if (s->room == 0 || s->room > PVL_ROOM_MAX)
+        return pvl__fail2(d, PVL_E_SITE_ROOM, "site.room", i, s->room, PVL_ROOM_MAX,
+                          PVL_DIAG_LIMIT);
+    if (!in_object(l, local, s->room))
+        return pvl__fail(d, PVL_E_SITE_BOUNDS, "site.addr", i, local + (uintptr_t)l->bias);
+    if (!in_object(l, rel_local(&s->orig), s->room))
+        return pvl__fail(d, PVL_E_SITE_BOUNDS, "site.orig", i,
+                         rel_local(&s->orig) + (uintptr_t)l->bias);
+    if (!in_exec(l, local, s->room))
+        return pvl__fail(d, PVL_E_SITE_EXEC, "site.addr", i, local + (uintptr_t)l->bias);
+    if (!(*desc = site_desc(l, s)))
+        return pvl__fail(d, PVL_E_SITE_IFACE, "site.iface", i,
+                         rel_local(&s->iface) + (uintptr_t)l->bias);
+    if ((r = check_desc(*desc, i, d)) != PVL_OK)
+        return r;
+    return PVL_OK;
+}
+
+/* Flags, reserved space and mask, by the minor-version rule. */
+static pvl_result check_fields(const struct pvl_site *s, const struct pvl_iface_desc *desc,
+                               uint32_t i, struct pvl_site_info *si, struct pvl_diag *d)
+{
+    int newer = desc->format_minor > PVL_FORMAT_MINOR;
+
+    if (!newer && (s->flags & ~PVL_SITE_FLAGS_VALID))
+        return pvl__fail(d, PVL_E_SITE_FLAGS, "site.flags", i, s->flags);
+    if (!newer && s->reserved)
+        return pvl__fail(d, PVL_E_SITE_RESERVED, "site.reserved", i, s->reserved);
+    if ((s->clobbers & PVL_CLB(RSP)) || (!newer && (s->clobbers & ~PVL_CLB_VALID)))
+        return pvl__fail(d, PVL_E_SITE_CLOBBERS, "site.clobbers", i, s->clobbers);
+    si->flags = (uint8_t)(s->flags & (newer ? PVL_SITE_FLAGS_VALID : 0xff));
+    si->clobbers = s->clobbers & PVL_CLB_VALID;
+    return PVL_OK;
+}
+
 /*
  * Validate record (i) and describe it in (si).  Everything that does not
  * depend on the interface is checked first, so that OTHER_IFACE means a
  * sound record of another interface.
  */
 static pvl_result read_site(const struct pvl_link *l, size_t i, struct desc_cache *c,
-                            struct pvl_site_info *si)
+                            struct pvl_site_info *si, struct pvl_diag *d)
 {
     const struct pvl_site *s = &l->sites[i];
     const struct pvl_iface_desc *desc;
     uintptr_t local = site_local(s);
+    uint32_t ix = (uint32_t)i;
+    pvl_result r;
 
-    si->index = (uint32_t)i, si->op = s->op, si->room = s->room;
+    si->index = ix, si->op = s->op, si->room = s->room;
     si->flags = s->flags, si->clobbers = s->clobbers;
     si->local = (uint8_t *)local;
     si->addr = (uint64_t)local + (uint64_t)l->bias;
-    if (s->room == 0 || s->room > PVL_ROOM_MAX)
-        return PVL_E_SITE_ROOM;
-    if (!in_object(l, local, s->room) || !in_object(l, rel_local(&s->orig), s->room))
-        return PVL_E_SITE_BOUNDS;
-    if (!(desc = site_desc(l, s)))
-        return PVL_E_SITE_IFACE;
-    if (s->flags & ~PVL_SITE_FLAGS_VALID)
-        return PVL_E_SITE_FLAGS;
-    if (s->clobbers & ~PVL_CLB_VALID)
-        return PVL_E_SITE_CLOBBERS;
-    if ((s->flags & PVL_SITE_NATIVE_CALL) &&
+    if ((r = check_place(l, s, ix, local, d, &desc)) != PVL_OK ||
+        (r = check_fields(s, desc, ix, si, d)) != PVL_OK)
+        return r;
+    if ((si->flags & PVL_SITE_NATIVE_CALL) &&
         (s->room < PVL_CALL_LEN || !in_object(l, rel_local(&s->target), 1)))
-        return PVL_E_SITE_TARGET;
+        return pvl__fail(d, PVL_E_SITE_TARGET, "site.target", ix,
+                         rel_local(&s->target) + (uintptr_t)l->bias);
     if (!desc_is_mine(l, c, desc))
         return OTHER_IFACE;
     if (desc->major != l->iface->major)
-        return PVL_E_SITE_VERSION;
+        return pvl__fail2(d, PVL_E_SITE_VERSION, "site.iface", ix, desc->major,
+                          l->iface->major, PVL_DIAG_EXPECTED);
     if (s->op >= l->iface->nops)
-        return PVL_E_SITE_OP;
+        return pvl__fail(d, PVL_E_SITE_OP, "site.op", ix, s->op);
     return PVL_OK;
+}
+
+pvl_result pvl_site_check(const struct pvl_link *l, size_t i, struct pvl_site_info *si,
+                          struct pvl_diag *diag)
+{
+    if (!l || !l->iface || i >= l->nsites || !si)
+        return pvl__fail(diag, PVL_E_ARG, "request", PVL_NOINDEX, 0);
+    return read_site(l, i, NULL, si, diag);
 }
 
 static const struct pvl_impl native_impl = {.action = PVL_ACT_NATIVE};
@@ -127,6 +211,8 @@ static pvl_result choose(const struct pvl_link *l, const struct pvl_site_info *s
         return PVL_E_POLICY;
     if (a == PVL_ACT_NATIVE && (si->flags & PVL_SITE_MUST_PATCH))
         return PVL_E_MUST_PATCH;
+    if ((impl_for(l, si->op)->flags & PVL_ENT_REQUIRED) && a != impl_for(l, si->op)->action)
+        return PVL_E_REQUIRED;
     return PVL_OK;
 }
 
@@ -141,22 +227,34 @@ static pvl_result emit_native(const struct pvl_link *l,
     return pvl_emit_call(out, si->addr, (uint64_t)rel_local(&s->target) + (uint64_t)l->bias);
 }
 
-static pvl_result emit_inline(const struct pvl_impl *m,
-                              const struct pvl_site_info *si, uint8_t *out)
+/* What the replacement may change must be what the site allows. */
+static pvl_result allowed(uint64_t changes, const struct pvl_site_info *si, uint8_t *state)
 {
+    if (!(changes & ~si->clobbers))
+        return PVL_OK;
+    if (state)
+        *state = pvl__first_bit(changes & ~si->clobbers);
+    return PVL_E_CLOBBER;
+}
+
+static pvl_result emit_inline(const struct pvl_impl *m,
+                              const struct pvl_site_info *si, uint8_t *out, uint8_t *state)
+{
+    pvl_result r;
+
     if (!m->tmpl_len)
         return PVL_E_NO_TEMPLATE;
     if (m->tmpl_len > si->room)
         return PVL_E_ROOM;
-    if (m->tmpl_clobbers & ~si->clobbers)
-        return PVL_E_CLOBBER;
+    if ((r = allowed(m->tmpl_clobbers, si, state)) != PVL_OK)
+        return r;
     pvl__copy(out, m->tmpl, m->tmpl_len);
     pvl_emit_nops(out + m->tmpl_len, si->room - m->tmpl_len);
     return PVL_OK;
 }
 
 static pvl_result emit_call(const struct pvl_link *l, const struct pvl_impl *m,
-                            const struct pvl_site_info *si, uint8_t *out)
+                            const struct pvl_site_info *si, uint8_t *out, uint8_t *state)
 {
     pvl_result r;
 
@@ -166,8 +264,8 @@ static pvl_result emit_call(const struct pvl_link *l, const struct pvl_impl *m,
         return PVL_E_HARDENING;
     if (si->room < PVL_CALL_LEN)
         return PVL_E_CALL_ROOM;
-    if (m->call_clobbers & ~si->clobbers)
-        return PVL_E_CLOBBER;
+    if ((r = allowed(m->call_clobbers | PVL_CLB(STACK), si, state)) != PVL_OK)
+        return r;
     if ((r = pvl_emit_call(out, si->addr, m->call)) != PVL_OK)
         return r;
     pvl_emit_nops(out + PVL_CALL_LEN, si->room - PVL_CALL_LEN);
@@ -184,7 +282,7 @@ static pvl_result emit_nop(const struct pvl_link *l,
 }
 
 static pvl_result emit(const struct pvl_link *l, const struct pvl_site_info *si,
-                       int action, uint8_t *out)
+                       int action, uint8_t *out, uint8_t *state)
 {
     const struct pvl_impl *m = impl_for(l, si->op);
 
@@ -192,32 +290,34 @@ static pvl_result emit(const struct pvl_link *l, const struct pvl_site_info *si,
     case PVL_ACT_NATIVE:
         return emit_native(l, si, out);
     case PVL_ACT_INLINE:
-        return emit_inline(m, si, out);
+        return emit_inline(m, si, out, state);
     case PVL_ACT_CALL:
-        return emit_call(l, m, si, out);
+        return emit_call(l, m, si, out, state);
     default:
         return emit_nop(l, si, out);
     }
 }
 
 static pvl_result plan(const struct pvl_link *l, size_t i, struct desc_cache *c,
-                       struct pvl_site_info *si, int *action, uint8_t *out)
+                       struct pvl_site_info *si, int *action, uint8_t *out, uint8_t *state)
 {
     pvl_result r;
 
     *action = PVL_ACT_NATIVE;
-    if ((r = read_site(l, i, c, si)) != PVL_OK)
+    if (state)
+        *state = PVL_NOSTATE;
+    if ((r = read_site(l, i, c, si, NULL)) != PVL_OK)
         return r;
     if ((r = choose(l, si, action)) != PVL_OK)
         return r;
-    return emit(l, si, *action, out);
+    return emit(l, si, *action, out, state);
 }
 
 pvl_result pvl_plan_site(const struct pvl_link *l, size_t i,
                          struct pvl_site_info *si, int *action,
-                         uint8_t out[PVL_ROOM_MAX])
+                         uint8_t out[PVL_ROOM_MAX], uint8_t *state)
 {
-    return plan(l, i, NULL, si, action, out);
+    return plan(l, i, NULL, si, action, out, state);
 }
 
 /* ------------------------------------------------------------------------
@@ -409,12 +509,12 @@ static int find_alias(const struct pvl_link *l, enum order o, size_t *bad)
  */
 
 static void refuse(struct pvl_report *rep, const struct pvl_site_info *si,
-                   int action, pvl_result why)
+                   int action, pvl_result why, uint8_t state)
 {
     if (rep->refused && rep->nrefused < rep->refused_cap)
         rep->refused[rep->nrefused] = (struct pvl_refusal){
             .addr = si->addr, .index = si->index, .op = si->op,
-            .action = (uint8_t)action, .why = why};
+            .action = (uint8_t)action, .state = state, .why = why};
     rep->nrefused++;
 }
 
@@ -423,9 +523,9 @@ static pvl_result check_request(const struct pvl_link *l)
     uintptr_t t = (uintptr_t)l->sites;
 
     if (!l->iface || l->lo >= l->hi || (l->nsites && !l->sites) ||
-        (l->policy && !l->scratch) || l->nsites > DEC_MAX_SITES)
+        (l->policy && !l->scratch) || l->nsites > DEC_MAX_SITES || (l->nexec && !l->exec))
         return pvl__fail(l->diag, PVL_E_ARG, "request", PVL_NOINDEX, 0);
-    if (l->nsites > (l->hi - l->lo) / sizeof(struct pvl_site) || t % 4 ||
+    if (l->nsites > (l->hi - l->lo) / sizeof(struct pvl_site) || t % 8 ||
         (l->nsites && !in_object(l, t, l->nsites * sizeof(struct pvl_site))))
         return pvl__fail(l->diag, PVL_E_SITE_TABLE, "sites", PVL_NOINDEX, t);
     if (l->env && (!l->env->name || !pvl__name_is(l->env->name, 64, l->iface->name) ||
@@ -444,11 +544,12 @@ static void plan_all(const struct pvl_link *l, struct pvl_report *rep)
     for (size_t i = 0; i < l->nsites; i++) {
         struct pvl_site_info si;
         int action;
-        pvl_result r = plan(l, i, &c, &si, &action, buf);
+        uint8_t state;
+        pvl_result r = plan(l, i, &c, &si, &action, buf, &state);
         if (r == OTHER_IFACE)
             rep->nother++;
         else if (r != PVL_OK)
-            refuse(rep, &si, action, r);
+            refuse(rep, &si, action, r, state);
         else
             rep->count[action]++;
         if (l->scratch)
@@ -474,13 +575,13 @@ static pvl_result replan(const struct pvl_link *l, size_t k, struct desc_cache *
     int action;
 
     if (!l->scratch)
-        return plan(l, k, c, si, &action, buf);
+        return plan(l, k, c, si, &action, buf, NULL);
     uint32_t w = l->scratch[k];
     if (w & DEC_OTHER)
         return OTHER_IFACE;
-    if ((r = read_site(l, dec_index(w), c, si)) != PVL_OK)
+    if ((r = read_site(l, dec_index(w), c, si, NULL)) != PVL_OK)
         return r;
-    return emit(l, si, dec_action(w), buf);
+    return emit(l, si, dec_action(w), buf, NULL);
 }
 
 /* Pass 2: every site planned cleanly; write those that change. */
@@ -506,12 +607,38 @@ static pvl_result write_all(const struct pvl_link *l, struct pvl_report *rep)
     return PVL_OK;
 }
 
+/* Overlaps and aliases, every record being sound. */
+static pvl_result table_check(const struct pvl_link *l, struct pvl_diag *d)
+{
+    enum order o = site_order(l);
+    size_t bad;
+
+    if (find_overlap(l, o, &bad))
+        return pvl__fail(d, PVL_E_SITE_OVERLAP, "site", (uint32_t)bad,
+                         (uint64_t)site_local(&l->sites[bad]) + (uint64_t)l->bias);
+    if (find_alias(l, o, &bad))
+        return pvl__fail(d, PVL_E_SITE_ALIAS, "site", (uint32_t)bad,
+                         (uint64_t)site_local(&l->sites[bad]) + (uint64_t)l->bias);
+    return PVL_OK;
+}
+
+pvl_result pvl_table_check(const struct pvl_link *l, struct pvl_diag *diag)
+{
+    pvl_result r;
+
+    if (!l || (r = check_request(l)) != PVL_OK)
+        return l ? r : PVL_E_ARG;
+    if (l->scratch) /* the words overlap checking sorts, when it must */
+        for (size_t i = 0; i < l->nsites; i++)
+            l->scratch[i] = dec_make(i, PVL_ACT_NATIVE, 0);
+    return table_check(l, diag);
+}
+
 pvl_result pvl_link(const struct pvl_link *l)
 {
     struct pvl_report scratch_rep = {0};
     struct pvl_report *rep;
     pvl_result r;
-    size_t bad;
 
     if (!l)
         return PVL_E_ARG;
@@ -524,13 +651,8 @@ pvl_result pvl_link(const struct pvl_link *l)
     plan_all(l, rep);
     if (rep->nrefused)
         return pvl__fail(l->diag, PVL_E_REFUSED, "sites", PVL_NOINDEX, rep->nrefused);
-    enum order o = site_order(l);
-    if (find_overlap(l, o, &bad))
-        return pvl__fail(l->diag, PVL_E_SITE_OVERLAP, "site", (uint32_t)bad,
-                         (uint64_t)site_local(&l->sites[bad]) + (uint64_t)l->bias);
-    if (find_alias(l, o, &bad))
-        return pvl__fail(l->diag, PVL_E_SITE_ALIAS, "site", (uint32_t)bad,
-                         (uint64_t)site_local(&l->sites[bad]) + (uint64_t)l->bias);
+    if ((r = table_check(l, l->diag)) != PVL_OK)
+        return r;
     if (l->flags & PVL_LINK_DRY_RUN)
         return PVL_OK;
     return write_all(l, rep);

@@ -1,10 +1,15 @@
 /*
  * ROM images: checksum and validation.  The image is untrusted; every
  * field is checked before anything in it is used, and the first problem is
- * reported with the field that holds it.
+ * reported with the field that holds it.  Every template, call entry and
+ * probe is decoded and its effects derived from its bytes
+ * (pvl_impl_check), never taken from the table's declarations.
  */
+#include "insn.h"
 #include "internal.h"
 
+#define HDR sizeof(struct pvl_rom_header)
+#define ENT sizeof(struct pvl_rom_entry)
 #define CSUM_OFF offsetof(struct pvl_rom_header, checksum)
 
 uint32_t pvl_rom_checksum(const void *img, size_t size)
@@ -23,32 +28,54 @@ pvl_result pvl_rom_seal(void *img, size_t len)
 {
     struct pvl_rom_header *h = img;
 
-    if (len < sizeof *h)
+    if (len < HDR)
         return PVL_E_ROM_SHORT;
-    if (h->size < sizeof *h || h->size > len)
+    if (h->size < HDR || h->size > len)
         return PVL_E_ROM_SIZE;
     h->checksum = pvl_rom_checksum(img, h->size);
     return PVL_OK;
 }
 
-/* The header on its own: magic, format, size, checksum, reserved fields. */
-static pvl_result check_header(const struct pvl_rom_header *h, size_t len,
+/* An image of this minor version or older must keep reserved space zero;
+ * a newer one may use it for what this reader may ignore. */
+static int known_minor(const struct pvl_rom_header *h)
+{
+    return h->format_minor <= PVL_FORMAT_MINOR;
+}
+
+/* Magic and format first: they say how to read the rest. */
+static pvl_result check_format(const struct pvl_rom_header *h, size_t len,
                                struct pvl_diag *d)
 {
+    if (len < 8)
+        return pvl__fail(d, PVL_E_ROM_SHORT, "header", PVL_NOINDEX, len);
     if (h->magic != PVL_ROM_MAGIC)
         return pvl__fail(d, PVL_E_ROM_MAGIC, "header.magic", PVL_NOINDEX, h->magic);
     if (h->format_major != PVL_FORMAT_MAJOR)
-        return pvl__fail(d, PVL_E_ROM_FORMAT, "header.format_major", PVL_NOINDEX,
-                         h->format_major);
-    if (h->size < sizeof *h || h->size > len)
+        return pvl__fail2(d, PVL_E_ROM_FORMAT, "header.format_major", PVL_NOINDEX,
+                          h->format_major, PVL_FORMAT_MAJOR, PVL_DIAG_EXPECTED);
+    if (len < HDR)
+        return pvl__fail(d, PVL_E_ROM_SHORT, "header", PVL_NOINDEX, len);
+    return PVL_OK;
+}
+
+/* The header on its own: size, checksum, reserved fields. */
+static pvl_result check_header(const struct pvl_rom_header *h, size_t len,
+                               struct pvl_diag *d)
+{
+    uint32_t sum;
+
+    if (h->size < HDR || h->size > len)
         return pvl__fail(d, PVL_E_ROM_SIZE, "header.size", PVL_NOINDEX, h->size);
-    if (h->checksum != pvl_rom_checksum(h, h->size))
-        return pvl__fail(d, PVL_E_ROM_CHECKSUM, "header.checksum", PVL_NOINDEX,
-                         h->checksum);
-    if (h->flags)
+    if (h->checksum != (sum = pvl_rom_checksum(h, h->size)))
+        return pvl__fail2(d, PVL_E_ROM_CHECKSUM, "header.checksum", PVL_NOINDEX, h->checksum,
+                          sum, PVL_DIAG_CHECKSUM);
+    if (known_minor(h) && h->flags)
         return pvl__fail(d, PVL_E_ROM_RESERVED, "header.flags", PVL_NOINDEX, h->flags);
-    if (h->reserved[0] || h->reserved[1])
-        return pvl__fail(d, PVL_E_ROM_RESERVED, "header.reserved", PVL_NOINDEX, 0);
+    for (unsigned i = 0; known_minor(h) && i < 4; i++)
+        if (h->reserved[i])
+            return pvl__fail(d, PVL_E_ROM_RESERVED, "header.reserved", PVL_NOINDEX,
+                             h->reserved[i]);
     return PVL_OK;
 }
 
@@ -59,83 +86,253 @@ static pvl_result check_iface(const struct pvl_rom_header *h,
         !pvl__name_is(h->iface, PVL_IFACE_NAME_MAX, iface->name))
         return pvl__fail(d, PVL_E_ROM_IFACE, "header.iface", PVL_NOINDEX, 0);
     if (h->iface_major != iface->major)
-        return pvl__fail(d, PVL_E_ROM_VERSION, "header.iface_major", PVL_NOINDEX,
-                         h->iface_major);
-    if (h->table_off % 4 || h->table_off < sizeof *h ||
-        !pvl__within(h->table_off, (uint64_t)h->table_count * sizeof(struct pvl_rom_entry),
-                     h->size))
-        return pvl__fail(d, PVL_E_ROM_TABLE, "header.table_off", PVL_NOINDEX,
-                         h->table_off);
+        return pvl__fail2(d, PVL_E_ROM_VERSION, "header.iface_major", PVL_NOINDEX,
+                          h->iface_major, iface->major, PVL_DIAG_EXPECTED);
+    if (h->table_count > PVL_ROM_TABLE_MAX)
+        return pvl__fail2(d, PVL_E_ROM_TABLE, "header.table_count", PVL_NOINDEX,
+                          h->table_count, PVL_ROM_TABLE_MAX, PVL_DIAG_LIMIT);
+    if (h->table_off % 8 || h->table_off < HDR ||
+        !pvl__within(h->table_off, h->table_count ? ENT : 0, h->size))
+        return pvl__fail(d, PVL_E_ROM_TABLE, "header.table_off", PVL_NOINDEX, h->table_off);
+    if (!pvl__within(h->table_off, (uint64_t)h->table_count * ENT, h->size))
+        return pvl__fail(d, PVL_E_ROM_TABLE, "header.table_count", PVL_NOINDEX,
+                         h->table_count);
     return PVL_OK;
 }
 
-/* Where a template or call entry may live: after the header, in the image. */
-static int in_body(uint64_t off, uint64_t len, uint32_t size)
+/* ------------------------------------------------------------------------
+ * Where code may be.
+ */
+
+struct rom {
+    const struct pvl_rom_header *h;
+    const struct pvl_rom_entry *t;
+    const struct pvl_iface *iface;
+};
+
+static int overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
-    return off >= sizeof(struct pvl_rom_header) && pvl__within(off, len, size);
+    return alen && blen && a < b + blen && b < a + alen;
 }
 
-static pvl_result check_entry(const struct pvl_rom_header *h,
-                              const struct pvl_rom_entry *e,
-                              const struct pvl_op_info *op, uint32_t i,
-                              struct pvl_diag *d)
+/* In the image, after the header, not over the table. */
+static int in_body(const struct rom *r, uint64_t off, uint64_t len)
 {
-    if (e->action >= PVL_NACTIONS)
-        return pvl__fail(d, PVL_E_ROM_ACTION, "entry.action", i, e->action);
-    if (e->reserved)
-        return pvl__fail(d, PVL_E_ROM_RESERVED, "entry.reserved", i, e->reserved);
-    if ((e->tmpl_clobbers | e->call_clobbers) & ~PVL_CLB_VALID)
-        return pvl__fail(d, PVL_E_ROM_CLOBBERS, "entry.clobbers", i,
-                         e->tmpl_clobbers | e->call_clobbers);
-    if (e->tmpl_len && !in_body(e->tmpl_off, e->tmpl_len, h->size))
+    return off >= HDR && pvl__within(off, len, r->h->size) &&
+           !overlaps(off, len, r->h->table_off, (uint64_t)r->h->table_count * ENT);
+}
+
+/* Entries this reader looks at: those of operations it knows. */
+static int used(const struct rom *r, uint32_t i)
+{
+    return r->t[i].op < r->iface->nops;
+}
+
+/* The first template (of a used entry) that [off, off + len) overlaps. */
+static int over_template(const struct rom *r, uint64_t off, uint64_t len)
+{
+    for (uint32_t j = 0; j < r->h->table_count; j++)
+        if (used(r, j) && overlaps(off, len, r->t[j].tmpl_off, r->t[j].tmpl_len))
+            return 1;
+    return 0;
+}
+
+static pvl_result check_code_bounds(const struct rom *r, uint32_t i, struct pvl_diag *d)
+{
+    const struct pvl_rom_entry *e = &r->t[i];
+
+    if (e->tmpl_len > PVL_ROOM_MAX)
+        return pvl__fail2(d, PVL_E_ROM_TEMPLATE, "entry.tmpl_len", i, e->tmpl_len, PVL_ROOM_MAX,
+                          PVL_DIAG_LIMIT);
+    if (e->tmpl_len && !in_body(r, e->tmpl_off, e->tmpl_len))
         return pvl__fail(d, PVL_E_ROM_TEMPLATE, "entry.tmpl_off", i, e->tmpl_off);
-    if (e->call_off && !in_body(e->call_off, 1, h->size))
+    if (!e->call_off && e->call_len)
+        return pvl__fail(d, PVL_E_ROM_CALL, "entry.call_len", i, e->call_len);
+    if (!e->call_off)
+        return PVL_OK;
+    if (!e->call_len)
+        return pvl__fail(d, PVL_E_ROM_CALL, "entry.call_len", i, 0);
+    if (e->call_len > PVL_CALL_MAX)
+        return pvl__fail2(d, PVL_E_ROM_CALL, "entry.call_len", i, e->call_len, PVL_CALL_MAX,
+                          PVL_DIAG_LIMIT);
+    if (!in_body(r, e->call_off, e->call_len) || over_template(r, e->call_off, e->call_len))
         return pvl__fail(d, PVL_E_ROM_CALL, "entry.call_off", i, e->call_off);
-    if ((e->action == PVL_ACT_INLINE && !e->tmpl_len) ||
-        (e->action == PVL_ACT_CALL && !e->call_off))
-        return pvl__fail(d, PVL_E_ROM_MISSING, "entry.action", i, e->action);
-    if (e->action == PVL_ACT_NOP && (op->props & PVL_OP_RESULT))
-        return pvl__fail(d, PVL_E_NOP_RESULT, "entry.action", i, e->action);
-    if (e->tmpl_len) {
-        struct pvl_diag td;
-        pvl_result r = pvl_tmpl_check((const uint8_t *)h + e->tmpl_off, e->tmpl_len, &td);
-        if (r != PVL_OK)
-            return pvl__fail(d, r, "entry.template", i, td.value);
+    return PVL_OK;
+}
+
+/* A call entry (a) that another one (b) starts inside of: b must start on
+ * one of a's instruction boundaries. */
+static int starts_mid(const uint8_t *img, const struct pvl_rom_entry *a, uint32_t boff)
+{
+    uint64_t off = a->call_off, end = (uint64_t)a->call_off + a->call_len;
+    struct pvl_insn in;
+
+    while (off < boff && off < end) {
+        size_t k = pvl_insn_decode(img + off, end - off, &in);
+        if (!k)
+            return 0; /* a's own check reports it */
+        off += k;
+    }
+    return off != boff;
+}
+
+static pvl_result check_starts(const struct rom *r, uint32_t i, struct pvl_diag *d)
+{
+    const struct pvl_rom_entry *a = &r->t[i];
+
+    for (uint32_t j = 0; a->call_off && j < r->h->table_count; j++) {
+        const struct pvl_rom_entry *b = &r->t[j];
+        if (used(r, j) && b->call_off > a->call_off &&
+            b->call_off < (uint64_t)a->call_off + a->call_len &&
+            starts_mid((const uint8_t *)r->h, a, b->call_off))
+            return pvl__fail(d, PVL_E_ROM_OVERLAP, "entry.call_off", j, b->call_off);
     }
     return PVL_OK;
+}
+
+/* The probe: code like a call entry, in the body, over no template. */
+static pvl_result check_probe_bounds(const struct rom *r, struct pvl_diag *d)
+{
+    const struct pvl_rom_header *h = r->h;
+
+    if (!h->probe_len && !h->probe_off)
+        return PVL_OK;
+    if (!h->probe_len || h->probe_len > PVL_CALL_MAX || !in_body(r, h->probe_off, h->probe_len) ||
+        over_template(r, h->probe_off, h->probe_len))
+        return pvl__fail(d, PVL_E_ROM_PROBE, "header.probe_off", PVL_NOINDEX, h->probe_off);
+    return PVL_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * The table.
+ */
+
+/* The pvl_callcode callback: (off), relative to the code at (base), is
+ * the start of a used call entry. */
+struct entry_ctx {
+    const struct rom *r;
+    uint64_t base;
+};
+
+static int entry_at(void *ctx, int64_t off, uint64_t *declared)
+{
+    const struct entry_ctx *c = ctx;
+    uint64_t at = c->base + (uint64_t)off;
+
+    for (uint32_t j = 0; j < c->r->h->table_count; j++) {
+        const struct pvl_rom_entry *e = &c->r->t[j];
+        if (used(c->r, j) && e->call_off && e->call_off == at) {
+            *declared = e->call_clobbers;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The entry as an implementation, for pvl_impl_check. */
+static struct pvl_impl impl_of(const struct rom *r, const struct pvl_rom_entry *e,
+                               uint64_t load_addr)
+{
+    /* a newer minor may use flag bits and reserved state bits this reader
+     * ignores */
+    uint8_t flags = (uint8_t)(e->flags & (known_minor(r->h) ? 0xff : PVL_ENT_FLAGS_VALID));
+    uint64_t keep = known_minor(r->h) ? ~0ull : ~PVL_CLB_RESERVED;
+
+    return (struct pvl_impl){
+        .action = e->action,
+        .tmpl_len = (uint8_t)e->tmpl_len,
+        .flags = flags,
+        .tmpl_clobbers = e->tmpl_clobbers & keep,
+        .call_clobbers = e->call_clobbers & keep,
+        .tmpl = e->tmpl_len ? (const uint8_t *)r->h + e->tmpl_off : 0,
+        .call = e->call_off ? load_addr + e->call_off : 0,
+    };
+}
+
+static pvl_result check_entry_fields(const struct rom *r, uint32_t i, struct pvl_diag *d)
+{
+    const struct pvl_rom_entry *e = &r->t[i];
+
+    if (known_minor(r->h) && (e->reserved0 || e->reserved1))
+        return pvl__fail(d, PVL_E_ROM_RESERVED, "entry.reserved", i,
+                         e->reserved0 ? e->reserved0 : e->reserved1);
+    if (known_minor(r->h) && (e->flags & ~PVL_ENT_FLAGS_VALID))
+        return pvl__fail(d, PVL_E_ROM_RESERVED, "entry.flags", i, e->flags);
+    return PVL_OK;
+}
+
+/* Where the entry's code is, before any of it is decoded. */
+static pvl_result check_entry_place(const struct rom *r, uint32_t i, struct pvl_diag *d)
+{
+    pvl_result res;
+
+    if ((res = check_entry_fields(r, i, d)) != PVL_OK || (res = check_code_bounds(r, i, d)) != PVL_OK)
+        return res;
+    return PVL_OK;
+}
+
+static pvl_result check_entry(const struct rom *r, uint32_t i, struct pvl_impl *m,
+                              uint64_t load_addr, struct pvl_diag *d)
+{
+    const struct pvl_rom_entry *e = &r->t[i];
+    struct entry_ctx ctx = {r, e->call_off};
+    struct pvl_callcode cc = {(const uint8_t *)r->h + e->call_off, e->call_len, 0, entry_at,
+                              &ctx, 0};
+    pvl_result res;
+
+    *m = impl_of(r, e, load_addr);
+    res = pvl_impl_check(&r->iface->ops[e->op], m, &cc, d);
+    if (res != PVL_OK && d)
+        d->index = i;
+    return res;
 }
 
 /* Entries are sorted by operation, each at most once: a duplicate or an
- * out-of-order entry is refused in one comparison. */
-static pvl_result load_table(const struct pvl_rom_header *h, uint64_t load_addr,
-                             const struct pvl_iface *iface, struct pvl_impl *impl,
-                             struct pvl_diag *d)
+ * out-of-order entry is refused in one comparison.  Unknown operations of
+ * a newer minor are ignored. */
+static pvl_result check_order(const struct rom *r, struct pvl_diag *d)
 {
-    const struct pvl_rom_entry *t =
-        (const struct pvl_rom_entry *)((const uint8_t *)h + h->table_off);
-
-    for (uint32_t i = 0; i < h->table_count; i++) {
-        const struct pvl_rom_entry *e = &t[i];
-        if (i > 0 && e->op <= t[i - 1].op)
+    for (uint32_t i = 0; i < r->h->table_count; i++) {
+        const struct pvl_rom_entry *e = &r->t[i];
+        if (i > 0 && e->op <= r->t[i - 1].op)
             return pvl__fail(d, PVL_E_ROM_ORDER, "entry.op", i, e->op);
-        if (e->op >= iface->nops) {
-            if (h->iface_minor > iface->minor)
-                continue; /* an operation newer than this program */
+        if (e->op >= r->iface->nops && r->h->iface_minor <= r->iface->minor)
             return pvl__fail(d, PVL_E_ROM_OP, "entry.op", i, e->op);
-        }
-        pvl_result r = check_entry(h, e, &iface->ops[e->op], i, d);
-        if (r != PVL_OK)
-            return r;
-        impl[e->op] = (struct pvl_impl){
-            .action = e->action,
-            .tmpl_len = e->tmpl_len,
-            .tmpl_clobbers = e->tmpl_clobbers,
-            .call_clobbers = e->call_clobbers,
-            .tmpl = e->tmpl_len ? (const uint8_t *)h + e->tmpl_off : 0,
-            .call = e->call_off ? load_addr + e->call_off : 0,
-        };
     }
     return PVL_OK;
+}
+
+static pvl_result load_table(const struct rom *r, uint64_t load_addr, struct pvl_impl *impl,
+                             struct pvl_diag *d)
+{
+    pvl_result res;
+
+    if ((res = check_order(r, d)) != PVL_OK)
+        return res;
+    /* where every piece of code is, then what each one does */
+    for (uint32_t i = 0; i < r->h->table_count; i++)
+        if (used(r, i) && (res = check_entry_place(r, i, d)) != PVL_OK)
+            return res;
+    for (uint32_t i = 0; i < r->h->table_count; i++)
+        if (used(r, i) && (res = check_starts(r, i, d)) != PVL_OK)
+            return res;
+    for (uint32_t i = 0; i < r->h->table_count; i++)
+        if (used(r, i) && (res = check_entry(r, i, &impl[r->t[i].op], load_addr, d)) != PVL_OK)
+            return res;
+    return PVL_OK;
+}
+
+/* The probe is called by the kernel with the C convention. */
+static pvl_result check_probe(const struct rom *r, struct pvl_diag *d)
+{
+    const struct pvl_rom_header *h = r->h;
+    struct entry_ctx ctx = {r, h->probe_off};
+    struct pvl_callcode cc = {(const uint8_t *)h + h->probe_off, h->probe_len, 0, entry_at, &ctx,
+                              "header.probe"};
+
+    if (!h->probe_len)
+        return PVL_OK;
+    return pvl_call_check(&cc, PVL_CLB_C, 0, d);
 }
 
 pvl_result pvl_rom_load(const void *img, size_t len, uint64_t load_addr,
@@ -143,23 +340,23 @@ pvl_result pvl_rom_load(const void *img, size_t len, uint64_t load_addr,
                         struct pvl_env *env, struct pvl_diag *diag)
 {
     const struct pvl_rom_header *h = img;
-    pvl_result r;
+    struct rom r = {h, 0, iface};
+    pvl_result res;
 
     if (!img || !iface || !impl || !env)
         return pvl__fail(diag, PVL_E_ARG, "arguments", PVL_NOINDEX, 0);
-    if (len < sizeof *h)
-        return pvl__fail(diag, PVL_E_ROM_SHORT, "header", PVL_NOINDEX, len);
-    if ((r = check_header(h, len, diag)) != PVL_OK ||
-        (r = check_iface(h, iface, diag)) != PVL_OK)
-        return r;
+    if ((res = check_format(h, len, diag)) != PVL_OK || (res = check_header(h, len, diag)) != PVL_OK ||
+        (res = check_iface(h, iface, diag)) != PVL_OK)
+        return res;
+    r.t = (const struct pvl_rom_entry *)((const uint8_t *)h + h->table_off);
     for (uint32_t op = 0; op < iface->nops; op++)
         impl[op] = (struct pvl_impl){.action = PVL_ACT_NATIVE};
-    if ((r = load_table(h, load_addr, iface, impl, diag)) != PVL_OK)
-        return r;
-    env->name = iface->name;
-    env->major = h->iface_major;
-    env->minor = h->iface_minor;
-    env->nimpl = iface->nops;
-    env->impl = impl;
+    if ((res = check_probe_bounds(&r, diag)) != PVL_OK ||
+        (res = load_table(&r, load_addr, impl, diag)) != PVL_OK ||
+        (res = check_probe(&r, diag)) != PVL_OK)
+        return res;
+    *env = (struct pvl_env){.name = iface->name, .major = h->iface_major,
+                            .minor = h->iface_minor, .nimpl = iface->nops, .impl = impl,
+                            .probe = h->probe_len ? load_addr + h->probe_off : 0};
     return PVL_OK;
 }

@@ -26,10 +26,13 @@ void pvk_native_console_write(const char *buf, size_t len)
 static uint64_t native_clock;
 uint64_t pvk_native_clock_read(void) { return native_clock += 1000; }
 
-static void rom_console(const char *buf, size_t len)
-{
-    printf("    console (ROM)   : %.*s\n", (int)len, buf);
-}
+/* What the ROM's console_write recorded: a call entry may not call C
+ * code at a kernel site (which allows no vector state to change), so it
+ * stores its arguments and the program prints them. */
+static struct {
+    const char *buf;
+    size_t len;
+} rom_console;
 
 __attribute__((noinline)) static void workload(void)
 {
@@ -44,6 +47,9 @@ __attribute__((noinline)) static void workload(void)
     printf("    cpuid(0)        : \"%s\", max leaf %#x\n", vendor, c.eax);
     printf("    clock_read      : %llu ns\n", (unsigned long long)pvk_clock_read());
     pvk_console_write("hello from a site", 17);
+    if (rom_console.buf)
+        printf("    console (ROM)   : %.*s\n", (int)rom_console.len, rom_console.buf);
+    rom_console.buf = NULL;
 }
 
 /* ------------------------------------------------------------------------
@@ -71,10 +77,12 @@ static void *rom_inline(size_t *n)
 static void *rom_calls(size_t *n)
 {
     static struct romb b;
-    uint8_t jmp[14] = {0xff, 0x25, 0, 0, 0, 0}; /* jmp *0(%rip); .quad fn */
-    uintptr_t fn = (uintptr_t)rom_console;
+    /* movabs $&rom_console, %rax; mov %rdi, (%rax); mov %rsi, 8(%rax); ret */
+    uint8_t rec[18] = {0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0x48, 0x89, 0x38,
+                       0x48, 0x89, 0x70, 0x08, 0xc3};
+    uintptr_t to = (uintptr_t)&rom_console;
 
-    memcpy(jmp + 6, &fn, 8);
+    memcpy(rec + 2, &to, 8);
     romb_init(&b, PVK_IFACE_NAME, PVK_IFACE_MAJOR, PVK_IFACE_MINOR);
     /* cpuid: a CPU whose vendor is "pvlinkpvlink" (ebx, edx, ecx), max
      * leaf 1: mov $1,%eax; mov $'pvli',%ebx; mov $'link',%ecx;
@@ -83,11 +91,14 @@ static void *rom_calls(size_t *n)
             romb_code(&b, R("\xb8\x01\x00\x00\x00\xbb\x70\x76\x6c\x69\xb9\x6c\x69\x6e\x6b"
                             "\xba\x6e\x6b\x70\x76\xc3")),
             PVK_CLB_CPUID);
-    romb_op(&b, PVK_OP_CONSOLE_WRITE, PVL_ACT_CALL, 0, 0, 0, romb_code(&b, jmp, 14), PVL_CLB_C);
+    romb_op(&b, PVK_OP_CONSOLE_WRITE, PVL_ACT_CALL, 0, 0, 0, romb_code(&b, rec, sizeof rec),
+            PVK_CLB_C);
     /* clock_read: movabs $7000000000, %rax; ret */
     romb_op(&b, PVK_OP_CLOCK_READ, PVL_ACT_CALL, 0, 0, 0,
-            romb_code(&b, R("\x48\xb8\x00\x86\x3b\xa1\x01\x00\x00\x00\xc3")), PVL_CLB(RAX));
-    romb_op(&b, PVK_OP_IRQ_DISABLE, PVL_ACT_CALL, 0, 0, 0, romb_code(&b, R("\xc3")), 0);
+            romb_code(&b, R("\x48\xb8\x00\x86\x3b\xa1\x01\x00\x00\x00\xc3")),
+            PVL_CLB(RAX) | PVL_CLB(STACK));
+    romb_op(&b, PVK_OP_IRQ_DISABLE, PVL_ACT_CALL, 0, 0, 0, romb_code(&b, R("\xc3")),
+            PVL_CLB(STACK));
     return romb_finish(&b, n);
 }
 
@@ -96,7 +107,8 @@ static void *rom_calls(size_t *n)
  */
 
 static struct pvr_image self;
-static const char *const action_names[] = {"native", "inline", "call", "nop"};
+static struct pvl_range text[8]; /* where rooms may be */
+static size_t ntext;
 
 static void print_plan(const struct pvl_link *l)
 {
@@ -104,11 +116,11 @@ static void print_plan(const struct pvl_link *l)
         struct pvl_site_info si;
         uint8_t bytes[PVL_ROOM_MAX];
         int action;
-        pvl_result r = pvl_plan_site(l, i, &si, &action, bytes);
+        pvl_result r = pvl_plan_site(l, i, &si, &action, bytes, NULL);
         if (r == PVL_E_ENV)
             continue;
         printf("    %#14llx  %-14s %-7s ", (unsigned long long)si.addr,
-               pvl_kernel_iface.ops[si.op].name, action_names[action]);
+               pvl_kernel_iface.ops[si.op].name, pvl_action_name(action));
         if (r != PVL_OK) {
             printf("refused: %s\n", pvl_strerror(r));
             continue;
@@ -122,8 +134,8 @@ static void link_to(const char *name, const struct pvl_env *env)
 {
     struct pvl_report rep = {0};
     struct pvl_link l = {.sites = self.sites, .nsites = self.nsites, .lo = self.lo,
-                         .hi = self.hi, .iface = &pvl_kernel_iface, .env = env,
-                         .report = &rep};
+                         .hi = self.hi, .exec = text, .nexec = ntext,
+                         .iface = &pvl_kernel_iface, .env = env, .report = &rep};
 
     printf("\n== %s ==\n  plan:\n", name);
     print_plan(&l);
@@ -176,6 +188,7 @@ int main(void)
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (pvr_image_self(&self) != 0)
         err(1, "finding this program's sites");
+    ntext = pvr_image_exec(&self, text, 8);
     printf("pvlink in-process demonstration: %zu sites in this program, interface %s %d.%d\n",
            self.nsites, PVK_IFACE_NAME, PVK_IFACE_MAJOR, PVK_IFACE_MINOR);
     orig = malloc(self.nsites * PVL_ROOM_MAX);

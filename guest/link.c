@@ -16,6 +16,7 @@
 #include "kern.h"
 
 extern const struct pvl_site __start_pvlink_sites[], __stop_pvlink_sites[];
+extern char __text_end[];
 
 /* Refusals kept for the report; more are counted, not listed. */
 #define MAX_REFUSED 16
@@ -31,11 +32,6 @@ static uint32_t scratch[MAX_SCRATCH];
 /* A ROM published for late linking, waiting for PVL_EV_LINK. */
 static int late_pending;
 
-static const char *const action_names[PVL_NACTIONS] = {
-    [PVL_ACT_NATIVE] = "native", [PVL_ACT_INLINE] = "inline",
-    [PVL_ACT_CALL] = "call", [PVL_ACT_NOP] = "nop",
-};
-
 size_t k_nsites(void)
 {
     return (size_t)(__stop_pvlink_sites - __start_pvlink_sites);
@@ -44,11 +40,13 @@ size_t k_nsites(void)
 static void link_request(struct pvl_link *l, const struct pvl_env *e,
                          struct pvl_report *rep, struct pvl_diag *d)
 {
+    static const struct pvl_range text = {(uintptr_t)__image_start, (uintptr_t)__text_end};
     size_t n = k_nsites();
 
     *l = (struct pvl_link){
         .sites = __start_pvlink_sites, .nsites = n,
         .lo = (uintptr_t)__image_start, .hi = (uintptr_t)__image_end,
+        .exec = &text, .nexec = 1,
         .bias = 0, .iface = &pvl_kernel_iface, .env = e,
         .scratch = n <= MAX_SCRATCH ? scratch : 0,
         .report = rep, .diag = d};
@@ -63,7 +61,7 @@ static void print_refusals(const struct pvl_report *r)
         k_printf("pvlink: refused site %#llx op %s (%s): %s\n",
                  (unsigned long long)f->addr,
                  f->op < ifc->nops ? ifc->ops[f->op].name : "?",
-                 f->action < PVL_NACTIONS ? action_names[f->action] : "?",
+                 pvl_action_name(f->action) ? pvl_action_name(f->action) : "?",
                  pvl_strerror(f->why));
     }
     if (r->nrefused > r->refused_cap)

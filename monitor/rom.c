@@ -14,8 +14,6 @@
 
 extern const uint8_t mon_rom_image[], mon_rom_image_end[];
 
-static const char *const action_names[PVL_NACTIONS] = {"native", "inline", "call", "nop"};
-
 int mon_policy_parse(const char *s, struct mon_policy *p, char *why, size_t n)
 {
     const char *eq = strchr(s, '=');
@@ -31,9 +29,8 @@ int mon_policy_parse(const char *s, struct mon_policy *p, char *why, size_t n)
         snprintf(why, n, "unknown operation \"%s\" (see the catalog in the README)", op);
         return -1;
     }
-    for (p->action = 0; p->action < PVL_NACTIONS; p->action++)
-        if (!strcmp(eq + 1, action_names[p->action]))
-            return 0;
+    if ((p->action = pvl_action_find(eq + 1)) >= 0)
+        return 0;
     snprintf(why, n, "unknown action \"%s\" (native, inline, call or nop)", eq + 1);
     return -1;
 }
@@ -76,10 +73,10 @@ static void apply_policy(uint8_t *img, size_t len, const struct mon_policy *p, c
 
     if (!e)
         errx(MON_EXIT_INPUT, "--policy %s=%s: ROM %s has no entry for %s", op,
-             action_names[p->action], src, op);
+             pvl_action_name(p->action), src, op);
     if ((p->action == PVL_ACT_INLINE && !e->tmpl_len) || (p->action == PVL_ACT_CALL && !e->call_off))
         errx(MON_EXIT_INPUT, "--policy %s=%s: ROM %s offers no %s for %s", op,
-             action_names[p->action], src,
+             pvl_action_name(p->action), src,
              p->action == PVL_ACT_INLINE ? "inline template" : "call entry", op);
     e->action = (uint8_t)p->action;
 }

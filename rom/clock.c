@@ -6,7 +6,7 @@
  */
 #include "rom.h"
 
-static uint64_t rdtsc(void)
+static inline __attribute__((always_inline)) uint64_t rdtsc(void)
 {
     uint32_t lo, hi;
     __asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
@@ -14,7 +14,8 @@ static uint64_t rdtsc(void)
 }
 
 /* ((delta shifted) * mul) >> 32, in 128 bits. */
-static uint64_t scale(uint64_t delta, uint32_t mul, int8_t shift)
+static inline __attribute__((always_inline)) uint64_t scale(uint64_t delta, uint32_t mul,
+                                                           int8_t shift)
 {
     if (shift >= 0)
         delta <<= shift;

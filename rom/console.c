@@ -8,7 +8,8 @@
  */
 #include "rom.h"
 
-static void flush(struct pvl_rom_console *c)
+/* Inlined: a call entry may call only other entries. */
+static inline __attribute__((always_inline)) void flush(struct pvl_rom_console *c)
 {
     if (!c->len)
         return;

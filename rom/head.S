@@ -1,8 +1,10 @@
 /*
  * The pvlink monitor's ROM: header, table and templates.  Code for the call
  * entries is in console.c and clock.c; rom.ld puts this first, the code
- * after it, and defines rom_end (end of the image) and rom_data (the data
- * area, at the next page boundary).  Every offset is a difference of two
+ * after it, and defines rom_end (end of the image), rom_data (the data
+ * area, at the next page boundary), the length of each call entry
+ * (<name>_len) and the probe's place (rom_probe_off, rom_probe_len: 0
+ * when the ROM has no rom_probe function).  Every offset is a difference of two
  * labels of the image, so the assembler and linker compute it and the
  * image holds no absolute address.  rom/pack seals the checksum.
  *
@@ -26,38 +28,44 @@ rom_base:
     .long rom_end - rom_base            /* size */
     .long 0                             /* checksum: sealed by rom/pack */
     .long table - rom_base
-    .long (table_end - table) / 24
-    .long 0, 0, 0                       /* flags, reserved */
+    .long (table_end - table) / ENTRY_SIZE
+    .long 0                             /* flags */
+    .long rom_probe_off - rom_base      /* probe: rom.ld, 0 when there is none */
+    .long rom_probe_len - rom_base
+    .long 0, 0, 0, 0                    /* reserved */
+    .if . - rom_base != HEADER_SIZE
+    .error "the ROM header must be HEADER_SIZE bytes"
+    .endif
 
-/* ENTRY op, action, template label (or none), its clobbers, call entry
- * (or none), its clobbers */
-.macro ENTRY op, action, tmpl=none, tclb=0, call=none, cclb=0
+/* ENTRY op, action, template label (or none), what it may change, call
+ * entry (or none: rom.ld defines <call>_len), what it may change, flags.
+ * The masks are declarations: the linker checks them against the bytes. */
+.macro ENTRY op, action, tmpl=none, tclb=0, call=none, cclb=0, flags=0
     .short OP_\op
-    .byte ACT_\action
+    .byte ACT_\action, \flags
     .ifc \tmpl,none
-    .byte 0
+    .short 0, 0
     .long 0
     .else
-    .byte t_\tmpl\()_end - t_\tmpl
+    .short t_\tmpl\()_end - t_\tmpl, 0
     .long t_\tmpl - rom_base
     .endif
-    .long \tclb
     .ifc \call,none
-    .long 0
+    .long 0, 0
     .else
-    .long \call - rom_base
+    .long \call - rom_base, \call\()_len - rom_base
     .endif
-    .long \cclb
     .long 0
+    .quad \tclb, \cclb
 .endm
 
-    .balign 4
+    .balign 8
 table:
     ENTRY nop,            NOP
     ENTRY irq_disable,    INLINE, cli, CLB_FLAGS
     ENTRY irq_enable,     INLINE, sti, CLB_FLAGS
-    ENTRY save_fl,        INLINE, save_fl, CLB_RAX|CLB_FLAGS
-    ENTRY restore_fl,     INLINE, restore_fl, CLB_FLAGS
+    ENTRY save_fl,        INLINE, save_fl, CLB_RAX|CLB_FLAGS|CLB_STACK
+    ENTRY restore_fl,     INLINE, restore_fl, CLB_FLAGS|CLB_STACK
     ENTRY safe_halt,      NATIVE, safe_halt, CLB_FLAGS
     ENTRY halt,           NATIVE, halt, CLB_FLAGS
     ENTRY read_cr0,       NATIVE, read_cr0, CLB_RAX
@@ -84,10 +92,10 @@ table:
     ENTRY outw,           NATIVE
     ENTRY outl,           NATIVE
     ENTRY io_delay,       NOP
-    ENTRY console_write,  CALL, none, 0, rom_console_write, CLB_C
-    ENTRY clock_read,     CALL, none, 0, rom_clock_read, CLB_C
+    ENTRY console_write,  CALL, none, 0, rom_console_write, CLB_KC
+    ENTRY clock_read,     CALL, none, 0, rom_clock_read, CLB_KC
 table_end:
-    .if (table_end - table) / 24 != NOPS
+    .if (table_end - table) / ENTRY_SIZE != NOPS
     .error "the ROM table must have one entry per operation"
     .endif
 

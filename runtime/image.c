@@ -62,6 +62,37 @@ int pvr_image_describe(struct pvr_image *im, const struct pvl_site *start,
     return 0;
 }
 
+struct find_exec {
+    uintptr_t want;
+    struct pvl_range *r;
+    size_t cap, n;
+};
+
+static int exec_segments(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct find_exec *f = arg;
+    uintptr_t lo, hi;
+
+    (void)size;
+    if (!pvr_image_span(info, &lo, &hi) || f->want < lo || f->want >= hi)
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum && f->n < f->cap; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X))
+            f->r[f->n++] = (struct pvl_range){a, a + ph->p_memsz};
+    }
+    return 1;
+}
+
+size_t pvr_image_exec(const struct pvr_image *im, struct pvl_range *r, size_t cap)
+{
+    struct find_exec f = {(uintptr_t)im->sites, r, cap, 0};
+
+    dl_iterate_phdr(exec_segments, &f);
+    return f.n;
+}
+
 /* Page span of the sites, from their records. */
 static void site_span(const struct pvr_image *im, uintptr_t *lo, uintptr_t *hi)
 {

@@ -40,6 +40,10 @@ static inline int pvr_image_self(struct pvr_image *im)
     return pvr_image_describe(im, __start_pvlink_sites, __stop_pvlink_sites);
 }
 
+/* The executable segments of the object holding the image's sites, as
+ * ranges for struct pvl_link (at most (cap)).  Returns how many. */
+size_t pvr_image_exec(const struct pvr_image *im, struct pvl_range *r, size_t cap);
+
 /* Make the pages holding the image's sites writable (and still
  * executable), or back to read-execute.  Returns 0 or -1 with errno. */
 int pvr_image_writable(const struct pvr_image *im, int writable);

@@ -22,8 +22,6 @@ PVR_HIDDEN pvl_result pvr__fail(struct pvr_error *e, pvl_result code, int sys,
                                 const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Register names of a clobber mask, space separated, into (buf). */
-PVR_HIDDEN const char *pvr__regs(uint32_t mask, char *buf, size_t n);
 
 /* ------------------------------------------------------------------------
  * Objects (registry.c).  All of it under pvr__lock.

@@ -180,7 +180,7 @@ static pvl_result object_env(struct pvr_obj *o, const struct pvl_iface *iface,
                              iface->ops[op].name);
         (*nveneers)++;
     }
-    *env = (struct pvl_env){iface->name, p->major, p->minor, iface->nops, impl};
+    *env = (struct pvl_env){iface->name, p->major, p->minor, iface->nops, impl, 0};
     return PVL_OK;
 }
 
@@ -232,8 +232,12 @@ static pvl_result plan_object(struct request *q, struct pvr_obj *o, struct colle
         return res;
     }
     c->obj = o;
+    struct pvl_range exec[PVR_MAX_SEGS]; /* rooms only in executable segments */
+    for (int k = 0; k < o->nseg; k++)
+        exec[k] = (struct pvl_range){o->seg[k].lo, o->seg[k].hi};
     struct pvl_link l = {
         .sites = o->sites, .nsites = o->nsites, .lo = o->lo, .hi = o->hi,
+        .exec = exec, .nexec = (size_t)o->nseg,
         .iface = q->iface, .env = q->p ? &env : NULL,
         .flags = (q->o.flags & PVR_LINK_NO_CALLS) ? PVL_LINK_NO_CALLS : 0,
         .policy = q->o.policy ? policy_wrap : NULL, .policy_ctx = c,

@@ -208,65 +208,54 @@ static pvl_result op_fail(struct check *c, pvl_result code, const char *op,
     return pvr__fail(c->err, code, 0, "provider \"%s\", op \"%s\": %s", c->who, op, what);
 }
 
-/* Clobbers: valid, and inside what the op's sites allow. */
-static pvl_result check_clobbers(struct check *c, const char *op, const char *what,
-                                 uint32_t clb, uint32_t allowed)
+/* Bytes of memory with (prot) from (p) on, within its range. */
+static size_t mem_avail(const struct mem *m, const void *p, int prot)
 {
-    char b1[96], b2[96];
+    uintptr_t a = (uintptr_t)p;
 
-    if (clb & ~PVL_CLB_VALID)
-        return op_fail(c, PVL_E_ROM_CLOBBERS, op, "%s clobber mask %#x names rsp or an "
-                       "unknown register", what, clb);
-    if (clb & ~allowed)
-        return op_fail(c, PVL_E_CLOBBER, op, "%s clobbers %s, which the op does not allow "
-                       "(it allows %s)", what, pvr__regs(clb & ~allowed, b1, sizeof b1),
-                       pvr__regs(allowed, b2, sizeof b2));
-    return PVL_OK;
+    for (size_t i = 0; i < m->n; i++)
+        if (a >= m->r[i].lo && a < m->r[i].hi)
+            return (m->r[i].prot & prot) == prot ? m->r[i].hi - a : 0;
+    return 0;
 }
 
-static pvl_result check_tmpl(struct check *c, const char *op, const struct pvr_op_impl *e,
-                             const struct pvl_op_info *info)
+/* Where the template and the function are: inside the provider. */
+static pvl_result check_memory(struct check *c, const char *op, const struct pvr_op_impl *e)
 {
-    struct pvl_diag d;
-    pvl_result r;
-
-    if (!mem_has(c->m, e->tmpl, e->tmpl_len, PROT_READ))
+    if (e->tmpl_len && !mem_has(c->m, e->tmpl, e->tmpl_len, PROT_READ))
         return op_fail(c, PVL_E_ROM_TEMPLATE, op, "template at %#lx (%u bytes) is outside "
                        "the provider", (unsigned long)e->tmpl, e->tmpl_len);
-    if (e->tmpl_len > info->room)
-        return op_fail(c, PVL_E_ROOM, op, "template is %u bytes, room is %u", e->tmpl_len,
-                       info->room);
-    if ((r = check_clobbers(c, op, "template", e->tmpl_clobbers, info->clobbers)) != PVL_OK)
-        return r;
-    if ((r = pvl_tmpl_check(e->tmpl, e->tmpl_len, &d)) != PVL_OK)
-        return op_fail(c, r, op, "template: %s at byte %llu", pvl_strerror(r),
-                       (unsigned long long)d.value);
-    return PVL_OK;
-}
-
-static pvl_result check_call(struct check *c, const char *op, const struct pvr_op_impl *e,
-                             const struct pvl_op_info *info)
-{
-    if (!mem_has(c->m, (const void *)(uintptr_t)e->call, 1, PROT_READ | PROT_EXEC))
+    if (e->call && !mem_has(c->m, (const void *)(uintptr_t)e->call, 1, PROT_READ | PROT_EXEC))
         return op_fail(c, PVL_E_ROM_CALL, op, "call %#lx is outside the provider's "
                        "executable code", (unsigned long)e->call);
-    return check_clobbers(c, op, "call", e->call_clobbers, info->clobbers);
+    return PVL_OK;
 }
 
-static pvl_result check_action(struct check *c, const char *op, const struct pvr_op_impl *e,
-                               const struct pvl_op_info *info)
+/*
+ * Everything else is the linker's own check of an implementation
+ * (pvl_impl_check), in its words: action, declared masks against the op,
+ * the template's bytes, and the function's code followed from its start
+ * (of unknown length: as much as the mapping holds, up to PVL_CALL_MAX),
+ * what both write against what they declare.
+ */
+static pvl_result check_impl(struct check *c, const char *op, const struct pvr_op_impl *e,
+                             const struct pvl_op_info *info, struct pvl_impl *m)
 {
-    if (e->action >= PVL_NACTIONS)
-        return op_fail(c, PVL_E_ROM_ACTION, op, "unknown action %u", e->action);
+    const void *fn = (const void *)(uintptr_t)e->call;
+    struct pvl_callcode cc = {fn, mem_avail(c->m, fn, PROT_READ | PROT_EXEC), 1, NULL, NULL, NULL};
+    struct pvl_diag d;
+    char msg[PVR_MSG_MAX];
+    pvl_result r;
+
     if (e->reserved || e->reserved2)
         return op_fail(c, PVL_E_ROM_RESERVED, op, "reserved fields must be 0");
-    if (e->action == PVL_ACT_INLINE && !e->tmpl_len)
-        return op_fail(c, PVL_E_ROM_MISSING, op, "action inline without a template");
-    if (e->action == PVL_ACT_CALL && !e->call)
-        return op_fail(c, PVL_E_ROM_MISSING, op, "action call without a function");
-    if (e->action == PVL_ACT_NOP && (info->props & PVL_OP_RESULT))
-        return op_fail(c, PVL_E_NOP_RESULT, op, "NOPs for an operation that returns a value");
-    return PVL_OK;
+    *m = (struct pvl_impl){.action = e->action, .tmpl_len = e->tmpl_len,
+                           .tmpl_clobbers = e->tmpl_clobbers, .call_clobbers = e->call_clobbers,
+                           .tmpl = e->tmpl, .call = (uint64_t)(uintptr_t)e->call};
+    if ((r = pvl_impl_check(info, m, e->call ? &cc : NULL, &d)) == PVL_OK)
+        return PVL_OK;
+    pvl_diag_format(&d, msg, sizeof msg);
+    return op_fail(c, r, op, "%s", msg);
 }
 
 /* Entry (i): its op, then everything it offers; fills c->p->impl. */
@@ -275,6 +264,7 @@ static pvl_result check_entry(struct check *c, const struct pvr_provider_desc *d
 {
     const struct pvr_op_impl *e = &d->impl[i];
     const struct pvl_op_info *info;
+    struct pvl_impl m;
     pvl_result r;
     int op;
 
@@ -290,19 +280,13 @@ static pvl_result check_entry(struct check *c, const struct pvr_provider_desc *d
     if (seen[op]++)
         return op_fail(c, PVL_E_ROM_ORDER, e->op, "appears twice");
     info = &c->iface->ops[op];
-    if ((r = check_action(c, e->op, e, info)) != PVL_OK)
-        return r;
-    if (e->tmpl_len && (r = check_tmpl(c, e->op, e, info)) != PVL_OK)
-        return r;
-    if (e->call && (r = check_call(c, e->op, e, info)) != PVL_OK)
+    if ((r = check_memory(c, e->op, e)) != PVL_OK ||
+        (r = check_impl(c, e->op, e, info, &m)) != PVL_OK)
         return r;
     if (e->tmpl_len)
         memcpy(c->p->tmpl + c->tmpl_used, e->tmpl, e->tmpl_len);
-    c->p->impl[op] = (struct pvl_impl){
-        .action = e->action, .tmpl_len = e->tmpl_len,
-        .tmpl_clobbers = e->tmpl_clobbers, .call_clobbers = e->call_clobbers,
-        .tmpl = e->tmpl_len ? c->p->tmpl + c->tmpl_used : NULL,
-        .call = (uint64_t)(uintptr_t)e->call};
+    m.tmpl = e->tmpl_len ? c->p->tmpl + c->tmpl_used : NULL;
+    c->p->impl[op] = m;
     c->tmpl_used += e->tmpl_len;
     return PVL_OK;
 }

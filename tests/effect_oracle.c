@@ -92,22 +92,10 @@ static uint64_t core_writes(const struct pvl_insn *in, const struct pvl_effect *
     return w;
 }
 
-static const char *const names[64] = {
-    "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11",
-    "r12", "r13", "r14", "r15", "flags", "x87", "kmask", "mxcsr", "stack",
-};
-
+/* State names, from the core's one table. */
 static void bits(char *buf, size_t n, uint64_t m)
 {
-    size_t k = 0;
-    buf[0] = 0;
-    for (int i = 0; i < 64 && k < n; i++)
-        if (m >> i & 1) {
-            if (names[i])
-                k += (size_t)snprintf(buf + k, n - k, "%s ", names[i]);
-            else
-                k += (size_t)snprintf(buf + k, n - k, "xmm%d ", i - 32);
-        }
+    pvl_mask_format(m, " ", buf, n);
 }
 
 /* ------------------------------------------------------------------------
@@ -195,7 +183,7 @@ int oracle_compare(const ZydisDecoder *zd, const uint8_t *buf, size_t n,
         return 0;
     bits(a, sizeof a, zw & ~cw);
     bits(b, sizeof b, cw);
-    snprintf(df->msg, sizeof df->msg, "%s(%s): Zydis says it writes %snot in pvlink's %s", h,
+    snprintf(df->msg, sizeof df->msg, "%s(%s): Zydis says it writes %s, not in pvlink's %s", h,
              ZydisMnemonicGetString(z.mnemonic), a, b[0] ? b : "(nothing)");
     return 1;
 }

@@ -4,7 +4,7 @@
  * planned and written but never executed.
  *
  *   +0x0000  interface descriptors (the test's and one of another name)
- *   +0x1000  text: sites, 64 bytes apart
+ *   +0x1000  text: sites, 64 bytes apart (the executable range)
  *   +0x8000  pvlink_orig copies
  *   +0xc000  pvlink_sites records
  *   +0xf000  native call target
@@ -39,14 +39,18 @@ void fx_free(struct fx *f);
 /* Add a site for (op) with (room), (clobbers) and (flags); its native code
  * is the catalog's (or a call to FX_TARGET with PVL_SITE_NATIVE_CALL).
  * Returns the site's index. */
-size_t fx_site(struct fx *f, uint16_t op, uint8_t room, uint32_t clobbers,
+size_t fx_site(struct fx *f, uint16_t op, uint8_t room, uint64_t clobbers,
                uint8_t flags);
 
 /* Run-time address of site (i), and of a local pointer into the object. */
 uint64_t fx_addr(const struct fx *f, size_t i);
 uint8_t *fx_local(const struct fx *f, size_t i);
 
-/* A link request for all sites against (env) (NULL: unlink). */
+/* The object's executable code: its text, [FX_TEXT, FX_ORIG). */
+extern struct pvl_range fx_exec;
+
+/* A link request for all sites against (env) (NULL: unlink); its
+ * executable range is the text (fx_exec, set by fx_request). */
 struct pvl_link fx_request(const struct fx *f, const struct pvl_env *env);
 
 /* An environment with one pvl_impl per operation, all native. */

@@ -31,8 +31,8 @@ static struct {
     uint8_t text[16];
     uint8_t orig[16];
     struct pvl_site rec[2];
-} obj = {
-    {"fs.test", 1, 0, 2},
+} obj __attribute__((aligned(8))) = {
+    {PVL_DESC_MAGIC, PVL_FORMAT_MAJOR, PVL_FORMAT_MINOR, "fs.test", 1, 0, 2},
     {0xfa, 0x0f, 0x1f, 0x40, 0x00, 0x0f, 0x20, 0xd8, 0x0f, 0x1f, 0x44, 0x00, 0x00},
     {0xfa, 0x0f, 0x1f, 0x40, 0x00, 0x0f, 0x20, 0xd8, 0x0f, 0x1f, 0x44, 0x00, 0x00},
     {{0}},
@@ -43,10 +43,14 @@ static struct {
     struct pvl_rom_header h;
     struct pvl_rom_entry e[2];
     uint8_t code[16];
-} rom = {
-    {PVL_ROM_MAGIC, 1, 0, "fs.test", 1, 0, sizeof rom, 0, 64, 2, 0, {0, 0}},
-    {{0, PVL_ACT_NOP, 0, 0, 0, 0, 0, 0},
-     {1, PVL_ACT_INLINE, 5, 112, PVL_CLB(RAX), 0, 0, 0}},
+} rom __attribute__((aligned(8))) = {
+    {.magic = PVL_ROM_MAGIC, .format_major = PVL_FORMAT_MAJOR,
+     .format_minor = PVL_FORMAT_MINOR, .iface = "fs.test", .iface_major = 1,
+     .size = sizeof rom, .table_off = sizeof(struct pvl_rom_header), .table_count = 2},
+    {{.op = 0, .action = PVL_ACT_NOP},
+     {.op = 1, .action = PVL_ACT_INLINE, .tmpl_len = 5,
+      .tmpl_off = sizeof(struct pvl_rom_header) + 2 * sizeof(struct pvl_rom_entry),
+      .tmpl_clobbers = PVL_CLB(RAX)}},
     {0xb8, 7, 0, 0, 0},
 };
 
@@ -87,9 +91,10 @@ void fs_main(void)
     CHECK(pvl_rom_seal(&rom, sizeof rom) == PVL_OK);
     CHECK(pvl_rom_load(&rom, sizeof rom, (uint64_t)(uintptr_t)&rom, &iface, impl, &env,
                        0) == PVL_OK);
+    struct pvl_range text = {(uintptr_t)obj.text, (uintptr_t)obj.text + sizeof obj.text};
     struct pvl_link l = {.sites = obj.rec, .nsites = 2, .lo = (uintptr_t)&obj,
-                         .hi = (uintptr_t)&obj + sizeof obj, .iface = &iface,
-                         .env = &env, .report = &rep};
+                         .hi = (uintptr_t)&obj + sizeof obj, .exec = &text, .nexec = 1,
+                         .iface = &iface, .env = &env, .report = &rep};
     CHECK(pvl_link(&l) == PVL_OK);
     CHECK(rep.count[PVL_ACT_NOP] == 1 && rep.count[PVL_ACT_INLINE] == 1);
     CHECK(same(obj.text, "\x0f\x1f\x44\x00\x00\xb8\x07\x00\x00\x00\x0f\x1f\x00", 13));

@@ -33,11 +33,19 @@ void pvk_native_console_write(const char *buf, size_t len)
 uint64_t pvk_native_clock_read(void) { return 777; }
 void tst_hook_default(void) { hooks_native++; }
 
-static void rec_console(const char *buf, size_t len)
-{
-    snprintf(console_rom, sizeof console_rom, "%.*s", (int)len, buf);
-}
 static void rec_hook(void) { hooks_rom++; }
+
+/* What the ROM's console_write entry records: buffer and length (a ROM may
+ * not call C code at a kernel site, which allows no vector state change). */
+static struct {
+    const char *buf;
+    size_t len;
+} console_rec;
+
+static void console_rom_take(void)
+{
+    snprintf(console_rom, sizeof console_rom, "%.*s", (int)console_rec.len, console_rec.buf);
+}
 
 __attribute__((noinline)) static uint64_t run_tsc(void) { return pvk_read_tsc(); }
 __attribute__((noinline)) static struct pvk_cpuid run_cpuid(uint32_t l) { return pvk_cpuid(l, 0); }
@@ -70,23 +78,39 @@ void e2e_privileged(volatile uint64_t *pte)
  * Two ROMs for each interface.  Call entries are raw x86-64.
  */
 
-#define ABSJMP(code, fn) /* jmp *0(%rip); .quad fn */                        \
-    do {                                                                     \
-        uintptr_t a_ = (uintptr_t)(fn);                                      \
-        memcpy(code, "\xff\x25\x00\x00\x00\x00", 6);                         \
-        memcpy(code + 6, &a_, 8);                                            \
-    } while (0)
-
+#define STK PVL_CLB(STACK)
 #define SAVER (PVL_CLB(RAX) | PVL_CLB(FLAGS))
 #define R(b) b, sizeof(b) - 1
 
-static void add_call(struct romb *b, uint16_t op, const char *code, size_t n, uint32_t clb)
+static void add_call(struct romb *b, uint16_t op, const char *code, size_t n, uint64_t clb)
 {
     romb_op(b, op, PVL_ACT_CALL, 0, 0, 0, romb_code(b, code, n), clb);
 }
-static void add_inline(struct romb *b, uint16_t op, const char *t, size_t n, uint32_t clb)
+static void add_inline(struct romb *b, uint16_t op, const char *t, size_t n, uint64_t clb)
 {
     romb_op(b, op, PVL_ACT_INLINE, romb_code(b, t, n), (uint8_t)n, clb, ROMB_NONE, 0);
+}
+
+/* A call entry that jumps to the C function (fn) through a pointer after
+ * it: jmp *0(%rip); .quad fn.  It may change what a C call may. */
+static void add_c_call(struct romb *b, uint16_t op, void (*fn)(void))
+{
+    uintptr_t a = (uintptr_t)fn;
+    romb_op(b, op, PVL_ACT_CALL, 0, 0, 0, romb_code(b, "\xff\x25\x00\x00\x00\x00", 6),
+            PVL_CLB_C);
+    romb_data(b, &a, 8);
+}
+
+/* console_write: record (buf, len) in console_rec.  movabs $&console_rec,
+ * %rax; mov %rdi, (%rax); mov %rsi, 8(%rax); ret */
+static void add_console(struct romb *b)
+{
+    uint8_t rec[18] = {0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0x48, 0x89, 0x38,
+                       0x48, 0x89, 0x70, 0x08, 0xc3};
+    uintptr_t to = (uintptr_t)&console_rec;
+    memcpy(rec + 2, &to, 8);
+    romb_op(b, PVK_OP_CONSOLE_WRITE, PVL_ACT_CALL, 0, 0, 0, romb_code(b, rec, sizeof rec),
+            PVK_CLB_C);
 }
 static void add_nop(struct romb *b, uint16_t op)
 {
@@ -96,23 +120,21 @@ static void add_nop(struct romb *b, uint16_t op)
 static void *kernel_rom_a(size_t *n)
 {
     static struct romb b;
-    char jmp[14];
     romb_init(&b, PVK_IFACE_NAME, PVK_IFACE_MAJOR, PVK_IFACE_MINOR);
     add_inline(&b, PVK_OP_READ_TSC, R("\xb8\x34\x12\x00\x00"), PVL_CLB(RAX));
     add_call(&b, PVK_OP_CPUID, R("\xb8\x11\x11\x11\x11\xbb\x22\x22\x22\x22"
                                   "\xb9\x33\x33\x33\x33\xba\x44\x44\x44\x44\xc3"),
              PVK_CLB_CPUID);
     add_call(&b, PVK_OP_CLOCK_READ, R("\x48\xb8\x07\xca\x9a\x3b\x00\x00\x00\x00\xc3"),
-             PVL_CLB(RAX)); /* 1000000007 */
-    ABSJMP(jmp, rec_console);
-    add_call(&b, PVK_OP_CONSOLE_WRITE, jmp, 14, PVL_CLB_C);
+             PVL_CLB(RAX) | STK); /* 1000000007 */
+    add_console(&b);
     add_nop(&b, PVK_OP_NOP);
-    add_call(&b, PVK_OP_IRQ_DISABLE, R("\xc3"), 0);
-    add_call(&b, PVK_OP_IRQ_ENABLE, R("\xc3"), 0);
-    add_call(&b, PVK_OP_WRITE_CR3, R("\xc3"), 0);
+    add_call(&b, PVK_OP_IRQ_DISABLE, R("\xc3"), STK);
+    add_call(&b, PVK_OP_IRQ_ENABLE, R("\xc3"), STK);
+    add_call(&b, PVK_OP_WRITE_CR3, R("\xc3"), STK);
     add_inline(&b, PVK_OP_FLUSH_TLB_ONE, R("\x0f\x01\x3f"), 0);
-    add_call(&b, PVK_OP_READ_MSR, R("\x31\xc0\xc3"), SAVER);
-    add_call(&b, PVK_OP_OUTB, R("\xc3"), 0);
+    add_call(&b, PVK_OP_READ_MSR, R("\x31\xc0\xc3"), SAVER | STK);
+    add_call(&b, PVK_OP_OUTB, R("\xc3"), STK);
     add_nop(&b, PVK_OP_IO_DELAY);
     add_nop(&b, PVK_OP_LAZY_MMU_BEGIN);
     add_nop(&b, PVK_OP_LAZY_MMU_END);
@@ -122,33 +144,29 @@ static void *kernel_rom_a(size_t *n)
 static void *kernel_rom_b(size_t *n)
 {
     static struct romb b;
-    char jmp[14];
     romb_init(&b, PVK_IFACE_NAME, PVK_IFACE_MAJOR, PVK_IFACE_MINOR);
     add_call(&b, PVK_OP_READ_TSC, R("\x48\xb8\x55\x55\x00\x00\x00\x00\x00\x00\xc3"),
-             PVL_CLB(RAX));
+             PVL_CLB(RAX) | STK);
     add_call(&b, PVK_OP_CPUID, R("\xb8\x01\x00\x00\x00\xbb\x02\x00\x00\x00"
                                   "\xb9\x03\x00\x00\x00\xba\x04\x00\x00\x00\xc3"),
              PVK_CLB_CPUID);
     add_inline(&b, PVK_OP_CLOCK_READ, R("\xb8\x2a\x00\x00\x00"), PVL_CLB(RAX));
-    ABSJMP(jmp, rec_console);
-    add_call(&b, PVK_OP_CONSOLE_WRITE, jmp, 14, PVL_CLB_C);
+    add_console(&b);
     add_inline(&b, PVK_OP_NOP, R("\x90"), 0);
     add_inline(&b, PVK_OP_IRQ_DISABLE, R("\xfa"), 0);
     add_inline(&b, PVK_OP_IRQ_ENABLE, R("\xfb"), 0);
-    add_inline(&b, PVK_OP_SET_PTE, R("\x48\x87\x37"), 0); /* xchg: a locked store */
+    add_inline(&b, PVK_OP_SET_PTE, R("\x48\x89\x77\x00"), 0); /* mov %rsi, 0(%rdi) */
     return romb_finish(&b, n);
 }
 
 static void *test_rom_a(size_t *n)
 {
     static struct romb b;
-    char jmp[14];
     romb_init(&b, "pvlink.test", 1, 0);
     add_inline(&b, TOP_ADD, R("\x48\x89\xf8\x48\x0f\xaf\xc6"), SAVER); /* a * b */
-    add_call(&b, TOP_GET, R("\xb8\x22\x00\x00\x00\xc3"), PVL_CLB(RAX));
+    add_call(&b, TOP_GET, R("\xb8\x22\x00\x00\x00\xc3"), PVL_CLB(RAX) | STK);
     add_nop(&b, TOP_POKE);
-    ABSJMP(jmp, rec_hook);
-    add_call(&b, TOP_HOOK, jmp, 14, PVL_CLB_C);
+    add_c_call(&b, TOP_HOOK, rec_hook);
     return romb_finish(&b, n);
 }
 
@@ -156,7 +174,7 @@ static void *test_rom_b(size_t *n)
 {
     static struct romb b;
     romb_init(&b, "pvlink.test", 1, 0);
-    add_call(&b, TOP_ADD, R("\x48\x8d\x04\x77\xc3"), PVL_CLB(RAX)); /* a + 2b */
+    add_call(&b, TOP_ADD, R("\x48\x8d\x04\x77\xc3"), PVL_CLB(RAX) | STK); /* a + 2b */
     add_inline(&b, TOP_GET, R("\xb8\x33\x00\x00\x00"), PVL_CLB(RAX));
     add_nop(&b, TOP_HOOK);
     return romb_finish(&b, n);
@@ -174,6 +192,8 @@ struct placed {
 };
 
 static struct pvr_image self;
+static struct pvl_range text[8];
+static size_t ntext;
 
 static int place(struct placed *p, void *img, size_t len, const struct pvl_iface *iface)
 {
@@ -199,7 +219,8 @@ static pvl_result link_self(const struct pvl_iface *iface, const struct pvl_env 
                             struct pvl_report *rep)
 {
     struct pvl_link l = {.sites = self.sites, .nsites = self.nsites, .lo = self.lo,
-                         .hi = self.hi, .iface = iface, .env = env, .report = rep};
+                         .hi = self.hi, .exec = text, .nexec = ntext, .iface = iface,
+                         .env = env, .report = rep};
     if (pvr_image_writable(&self, 1) != 0)
         return PVL_E_WRITE;
     pvl_result r = pvl_link(&l);
@@ -278,6 +299,7 @@ static int setup(void)
         t_fail(__FILE__, __LINE__, "no site table in this program");
         return -1;
     }
+    ntext = pvr_image_exec(&self, text, 8);
     void *img;
     if ((img = kernel_rom_a(&n), place(&ka, img, n, &pvl_kernel_iface)) ||
         (img = kernel_rom_b(&n), place(&kb, img, n, &pvl_kernel_iface)) ||
@@ -338,6 +360,7 @@ static void rom_a(void)
     CHECK_EQ(cp.edx, 0x44444444);
     CHECK_EQ(run_clock(), 1000000007);
     run_console("via rom a");
+    console_rom_take();
     CHECK(strcmp(console_rom, "via rom a") == 0);
     run_nop();
     CHECK_EQ(run_add(6, 7), 42);
@@ -364,6 +387,7 @@ static void rom_b(void)
     CHECK_EQ(cp.eax + cp.ebx + cp.ecx + cp.edx, 10);
     CHECK_EQ(run_clock(), 42);
     run_console("via rom b");
+    console_rom_take();
     CHECK(strcmp(console_rom, "via rom b") == 0);
     run_nop();
     CHECK_EQ(run_add(6, 7), 20);

@@ -51,7 +51,7 @@ static void nops_decode(void)
     uint8_t buf[PVL_ROOM_MAX];
     for (size_t n = 1; n <= PVL_ROOM_MAX; n++) {
         pvl_emit_nops(buf, n);
-        CHECK_EQ(pvl_tmpl_check(buf, n, NULL), PVL_OK);
+        CHECK_EQ(pvl_tmpl_check(buf, n, 0, NULL, NULL), PVL_OK); /* NOPs write nothing */
     }
 }
 

@@ -8,8 +8,8 @@
 #include "fixture.h"
 #include "harness.h"
 
-#define SAVE PVL_CLB(FLAGS)
-#define SAVER (PVL_CLB(RAX) | PVL_CLB(FLAGS))
+#define SAVE (PVL_CLB(FLAGS) | PVL_CLB(STACK))
+#define SAVER (PVL_CLB(RAX) | SAVE)
 
 static uint8_t *snapshot(const struct fx *f)
 {
@@ -27,11 +27,12 @@ static void setup(struct fx *f, struct fx_env *e)
     fx_site(f, TOP_ADD, 8, SAVER, 0);
     fx_site(f, TOP_POKE, 6, SAVE, 0);
     fx_site(f, TOP_GET, 5, PVL_CLB_C, 0);
-    e->impl[TOP_ADD] = (struct pvl_impl){PVL_ACT_INLINE, 3, SAVER, 0,
-                                         (const uint8_t *)"\x48\x89\xf8", 0};
-    e->impl[TOP_POKE] = (struct pvl_impl){PVL_ACT_NOP, 0, 0, 0, NULL, 0};
-    e->impl[TOP_GET] = (struct pvl_impl){PVL_ACT_CALL, 0, 0, PVL_CLB_C, NULL,
-                                         (uint64_t)FX_BIAS + 0xf000};
+    e->impl[TOP_ADD] = (struct pvl_impl){.action = PVL_ACT_INLINE, .tmpl_len = 3, .tmpl_clobbers = SAVER,
+        .call_clobbers = 0, .tmpl = (const uint8_t *)"\x48\x89\xf8", .call = 0};
+    e->impl[TOP_POKE] = (struct pvl_impl){.action = PVL_ACT_NOP, .tmpl_len = 0, .tmpl_clobbers = 0,
+        .call_clobbers = 0, .tmpl = NULL, .call = 0};
+    e->impl[TOP_GET] = (struct pvl_impl){.action = PVL_ACT_CALL, .tmpl_len = 0, .tmpl_clobbers = 0,
+        .call_clobbers = PVL_CLB_C, .tmpl = NULL, .call = (uint64_t)FX_BIAS + 0xf000};
 }
 
 static void links_and_reports(void)
@@ -68,10 +69,10 @@ static void relink_and_unlink_exact(void)
 
     setup(&f, &a);
     fx_env_init(&b);
-    b.impl[TOP_ADD] = (struct pvl_impl){PVL_ACT_CALL, 0, 0, SAVER, NULL,
-                                        (uint64_t)FX_BIAS + 0xf000};
-    b.impl[TOP_GET] = (struct pvl_impl){PVL_ACT_INLINE, 5, PVL_CLB(RAX), 0,
-                                        (const uint8_t *)"\xb8\x22\x00\x00\x00", 0};
+    b.impl[TOP_ADD] = (struct pvl_impl){.action = PVL_ACT_CALL, .tmpl_len = 0, .tmpl_clobbers = 0,
+        .call_clobbers = SAVER, .tmpl = NULL, .call = (uint64_t)FX_BIAS + 0xf000};
+    b.impl[TOP_GET] = (struct pvl_impl){.action = PVL_ACT_INLINE, .tmpl_len = 5, .tmpl_clobbers = PVL_CLB(RAX),
+        .call_clobbers = 0, .tmpl = (const uint8_t *)"\xb8\x22\x00\x00\x00", .call = 0};
     orig = snapshot(&f);
     struct pvl_link la = fx_request(&f, &a.env), lb = fx_request(&f, &b.env),
                     ln = fx_request(&f, NULL);
@@ -175,14 +176,18 @@ static void move_room(struct fx *f, size_t i, uint8_t *p)
     s->addr = (int32_t)(p - (uint8_t *)&s->addr);
 }
 
+/* Aliasing is checked whatever the executable ranges are: code generated
+ * at run time may keep its records in executable memory. */
 static void expect_alias(struct fx *f, struct fx_env *e, size_t bad, const char *what)
 {
     struct pvl_diag d;
     uint32_t scratch[3];
     uint8_t *before = snapshot(f);
+    struct pvl_range all = {(uintptr_t)f->mem, (uintptr_t)f->mem + FX_SIZE};
 
     for (int with_scratch = 0; with_scratch < 2; with_scratch++) {
         struct pvl_link l = fx_request(f, &e->env);
+        l.exec = &all;
         l.diag = &d, l.scratch = with_scratch ? scratch : NULL;
         pvl_result r = pvl_link(&l);
         if (r != PVL_E_SITE_ALIAS || d.index != bad)
@@ -219,6 +224,143 @@ static void rooms_never_alias(void)
     setup(&f, &e);
     move_room(&f, 1, (uint8_t *)f.desc + 8); /* over the descriptor */
     expect_alias(&f, &e, 0, "room over the descriptor");
+    fx_free(&f);
+}
+
+/* Rooms only inside the executable code: a room in data, or one
+ * straddling the end of the text, is refused before anything is written,
+ * by the record check itself (in the words pvlink check uses). */
+static void rooms_outside_exec(void)
+{
+    static const struct {
+        const char *what;
+        size_t at; /* offset of the room in the object */
+    } cases[] = {
+        {"room in data (after the original copies)", 0x9000},
+        {"room in the descriptors' page", 0x80},
+        {"room straddling the end of the text", FX_ORIG - 3},
+    };
+    char msg[200];
+
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        struct fx f;
+        struct fx_env e;
+        struct pvl_refusal ref;
+        struct pvl_report rep = {.refused = &ref, .refused_cap = 1};
+        struct pvl_site_info si;
+        struct pvl_diag d;
+
+        setup(&f, &e);
+        move_room(&f, 1, f.mem + cases[k].at);
+        uint8_t *before = snapshot(&f);
+        struct pvl_link l = fx_request(&f, &e.env);
+        l.report = &rep;
+        CHECK_EQ(pvl_link(&l), PVL_E_REFUSED);
+        CHECK_EQ(rep.nrefused, 1);
+        CHECK_EQ(ref.why, PVL_E_SITE_EXEC);
+        CHECK_EQ(ref.index, 1);
+        CHECK_EQ(pvl_site_check(&l, 1, &si, &d), PVL_E_SITE_EXEC);
+        pvl_diag_format(&d, msg, sizeof msg);
+        if (strncmp(msg, "site.addr[1]: site room is not inside the object's executable code",
+                    strlen("site.addr[1]: site room is not inside the object's executable code")))
+            t_fail(__FILE__, __LINE__, "%s: %s", cases[k].what, msg);
+        if (memcmp(before, f.mem, FX_SIZE))
+            t_fail(__FILE__, __LINE__, "%s: bytes changed", cases[k].what);
+        free(before);
+        fx_free(&f);
+    }
+}
+
+/* An operation the environment requires: every site must take its
+ * action; a policy may not keep one native. */
+static int keep_native(void *ctx, const struct pvl_site_info *si, int proposed)
+{
+    (void)ctx, (void)si, (void)proposed;
+    return PVL_ACT_NATIVE;
+}
+
+static void required_operation(void)
+{
+    struct fx f;
+    struct fx_env e;
+    struct pvl_refusal ref[3];
+    struct pvl_report rep = {.refused = ref, .refused_cap = 3};
+    uint32_t scratch[3];
+
+    setup(&f, &e);
+    uint8_t *before = snapshot(&f);
+    e.impl[TOP_POKE].flags = PVL_ENT_REQUIRED; /* poke: NOPs, required */
+    struct pvl_link l = fx_request(&f, &e.env);
+    l.policy = keep_native, l.scratch = scratch, l.report = &rep;
+    CHECK_EQ(pvl_link(&l), PVL_E_REFUSED);
+    CHECK_EQ(rep.nrefused, 1);
+    CHECK_EQ(ref[0].why, PVL_E_REQUIRED);
+    CHECK_EQ(ref[0].index, 1);
+    CHECK_EQ(ref[0].op, TOP_POKE);
+    CHECK(memcmp(before, f.mem, FX_SIZE) == 0);
+    /* without the policy the required action is taken */
+    l.policy = NULL;
+    CHECK_EQ(pvl_link(&l), PVL_OK);
+    CHECK_BYTES(fx_local(&f, 1), "\x66\x0f\x1f\x44\x00\x00", 6);
+    free(before);
+    fx_free(&f);
+}
+
+/* A site that allows the C integer set only (a kernel's) cannot take a
+ * call that may change vector state (a C function's). */
+static void vector_state_refused(void)
+{
+    struct fx f;
+    struct fx_env e;
+    struct pvl_refusal ref;
+    struct pvl_report rep = {.refused = &ref, .refused_cap = 1};
+
+    fx_init(&f);
+    fx_env_init(&e);
+    fx_site(&f, TOP_GET, 5, PVL_CLB_C_INT, 0);
+    e.impl[TOP_GET] = (struct pvl_impl){.action = PVL_ACT_CALL, .call_clobbers = PVL_CLB_C,
+                                        .call = (uint64_t)FX_BIAS + 0xf000};
+    struct pvl_link l = fx_request(&f, &e.env);
+    l.report = &rep;
+    CHECK_EQ(pvl_link(&l), PVL_E_REFUSED);
+    CHECK_EQ(ref.why, PVL_E_CLOBBER);
+    CHECK_EQ(ref.state, PVL_X87); /* the first state outside the integer set */
+    e.impl[TOP_GET].call_clobbers = PVL_CLB_C_INT; /* what a kernel ROM may declare */
+    CHECK_EQ(pvl_link(&l), PVL_OK);
+    fx_free(&f);
+}
+
+/* Descriptors: format 1 (the name first, no magic) is named as such;
+ * another format major is refused; a newer minor's reserved space and
+ * unknown flags are ignored, this minor's are refused. */
+static void descriptor_format(void)
+{
+    struct fx f;
+    struct fx_env e;
+    struct pvl_site_info si;
+    struct pvl_diag d;
+    char msg[200];
+
+    setup(&f, &e);
+    struct pvl_link l = fx_request(&f, &e.env);
+    memset(f.desc, 0, sizeof *f.desc);
+    memcpy(f.desc, "pvlink.test", 12); /* format 1: name, major, minor, nops */
+    CHECK_EQ(pvl_site_check(&l, 0, &si, &d), PVL_E_SITE_FORMAT);
+    pvl_diag_format(&d, msg, sizeof msg);
+    if (strcmp(msg, "site.iface[0]: site was built for another pvlink format major version "
+                    "(found 1, expected 2)"))
+        t_fail(__FILE__, __LINE__, "format 1: %s", msg);
+    *f.desc = (struct pvl_iface_desc){PVL_DESC_MAGIC, 3, 0, "pvlink.test", 1, 0, TOP_NOPS};
+    CHECK_EQ(pvl_site_check(&l, 0, &si, &d), PVL_E_SITE_FORMAT);
+    CHECK_EQ(d.value, 3);
+    *f.desc = (struct pvl_iface_desc){PVL_DESC_MAGIC, PVL_FORMAT_MAJOR, PVL_FORMAT_MINOR,
+                                      "pvlink.test", 1, 0, TOP_NOPS};
+    f.sites[0].reserved = 1;
+    CHECK_EQ(pvl_site_check(&l, 0, &si, &d), PVL_E_SITE_RESERVED);
+    f.sites[0].flags |= 0x40;
+    f.desc->format_minor = PVL_FORMAT_MINOR + 1; /* newer: both ignored */
+    CHECK_EQ(pvl_site_check(&l, 0, &si, &d), PVL_OK);
+    CHECK_EQ(si.flags, 0);
     fx_free(&f);
 }
 
@@ -346,6 +488,7 @@ static void bad_requests(void)
 
 T_CASES(T(links_and_reports), T(relink_and_unlink_exact), T(refusal_is_all_or_nothing),
         T(overlapping_sites_refused), T(unsorted_without_overlap),
-        T(rooms_never_alias), T(writer_sees_only_changes), T(policy_asked_once),
-        T(dry_run_writes_nothing),
+        T(rooms_never_alias), T(rooms_outside_exec), T(required_operation),
+        T(vector_state_refused), T(descriptor_format), T(writer_sees_only_changes),
+        T(policy_asked_once), T(dry_run_writes_nothing),
         T(bad_requests))

@@ -15,8 +15,8 @@
 #define NOP4 "\x0f\x1f\x40\x00"
 #define NOP5 "\x0f\x1f\x44\x00\x00"
 #define CALLR(r) "\xe8" r /* r: 4 bytes of rel32 */
-#define SAVE PVL_CLB(FLAGS)
-#define SAVER (PVL_CLB(RAX) | PVL_CLB(FLAGS))
+#define SAVE (PVL_CLB(FLAGS) | PVL_CLB(STACK))
+#define SAVER (PVL_CLB(RAX) | SAVE)
 #define MP PVL_SITE_MUST_PATCH
 #define NC PVL_SITE_NATIVE_CALL
 
@@ -26,16 +26,16 @@ struct row {
     const char *name;
     uint16_t op;
     uint8_t room;
-    uint32_t clobbers;
+    uint64_t clobbers;
     uint8_t flags;
     enum corrupt corrupt;
     int unlink;
     uint8_t action;
     const char *tmpl;
     uint8_t tmpl_len;
-    uint32_t tmpl_clb;
+    uint64_t tmpl_clb;
     int64_t call_rel; /* call target = site + 5 + call_rel; INT64_MIN: none */
-    uint32_t call_clb;
+    uint64_t call_clb;
     int policy; /* -1: none */
     unsigned lflags;
     pvl_result want;
@@ -162,7 +162,7 @@ static void run_row(const struct row *r)
     if (pol >= 0)
         l.policy = fixed_policy, l.policy_ctx = &pol, l.scratch = scratch;
 
-    pvl_result got = pvl_plan_site(&l, 0, &si, &action, out);
+    pvl_result got = pvl_plan_site(&l, 0, &si, &action, out, NULL);
     if (got != r->want)
         t_fail(__FILE__, __LINE__, "%s: plan gave \"%s\", expected \"%s\"", r->name,
                pvl_strerror(got), pvl_strerror(r->want));
@@ -213,7 +213,7 @@ static void native_call_reencoded(void)
     fx_init(&f);
     fx_site(&f, TOP_HOOK, 5, PVL_CLB_C, NC);
     struct pvl_link l = fx_request(&f, NULL);
-    CHECK_EQ(pvl_plan_site(&l, 0, &si, &action, out), PVL_OK);
+    CHECK_EQ(pvl_plan_site(&l, 0, &si, &action, out, NULL), PVL_OK);
     pvl_emit_call(want, fx_addr(&f, 0), (uint64_t)FX_BIAS + FX_TARGET);
     CHECK_BYTES(out, want, 5);
     CHECK_BYTES(fx_local(&f, 0), want, 5);

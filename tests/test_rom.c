@@ -10,8 +10,9 @@
 #include "fixture.h"
 #include "harness.h"
 
-#define SAVE PVL_CLB(FLAGS)
-#define SAVER (PVL_CLB(RAX) | PVL_CLB(FLAGS))
+#define STK PVL_CLB(STACK)
+#define SAVE (PVL_CLB(FLAGS) | STK)
+#define SAVER (PVL_CLB(RAX) | SAVE)
 #define HDR(img) ((struct pvl_rom_header *)(img))
 #define ENT(img, i) ((struct pvl_rom_entry *)((uint8_t *)(img) + HDR(img)->table_off) + (i))
 
@@ -23,7 +24,7 @@ static uint8_t *good_rom(size_t *size)
     uint32_t mul = romb_code(&b, "\x48\x89\xf8\x48\x0f\xaf\xc6", 7);
     uint32_t get = romb_code(&b, "\xb8\x22\x00\x00\x00\xc3", 6);
     romb_op(&b, TOP_ADD, PVL_ACT_INLINE, mul, 7, SAVER, ROMB_NONE, 0);
-    romb_op(&b, TOP_GET, PVL_ACT_CALL, 0, 0, 0, get, PVL_CLB(RAX));
+    romb_op(&b, TOP_GET, PVL_ACT_CALL, 0, 0, 0, get, PVL_CLB(RAX) | STK);
     romb_op(&b, TOP_POKE, PVL_ACT_NOP, 0, 0, 0, ROMB_NONE, 0);
     return romb_finish(&b, size);
 }
@@ -68,38 +69,79 @@ struct defect {
 
 static void m_truncate(uint8_t *img, size_t *len) { (void)img; *len = 63; }
 static void m_magic(uint8_t *img, size_t *len) { (void)len; HDR(img)->magic ^= 1; }
-static void m_major(uint8_t *img, size_t *len) { (void)len; HDR(img)->format_major = 2; }
+static void m_major1(uint8_t *img, size_t *len) { (void)len; HDR(img)->format_major = 1; }
+static void m_major3(uint8_t *img, size_t *len) { (void)len; HDR(img)->format_major = 3; }
+static void m_minor_reserved(uint8_t *img, size_t *len) { (void)len; HDR(img)->format_minor = PVL_FORMAT_MINOR + 1; HDR(img)->reserved[3] = 9; HDR(img)->flags = 2; ENT(img, 1)->reserved1 = 5; ENT(img, 1)->flags = 0x80; }
 static void m_size_big(uint8_t *img, size_t *len) { HDR(img)->size = (uint32_t)*len + 1; }
 static void m_size_small(uint8_t *img, size_t *len) { (void)len; HDR(img)->size = 63; }
 static void m_checksum(uint8_t *img, size_t *len) { img[*len - 1] ^= 0x40; }
 static void m_flags(uint8_t *img, size_t *len) { (void)len; HDR(img)->flags = 1; }
-static void m_reserved(uint8_t *img, size_t *len) { (void)len; HDR(img)->reserved[1] = 7; }
+static void m_reserved(uint8_t *img, size_t *len) { (void)len; HDR(img)->reserved[3] = 7; }
 static void m_iface(uint8_t *img, size_t *len) { (void)len; memcpy(HDR(img)->iface, "pvlink.kernel", 14); }
 static void m_iface_unterminated(uint8_t *img, size_t *len) { (void)len; memset(HDR(img)->iface, 'x', 24); }
 static void m_iface_major(uint8_t *img, size_t *len) { (void)len; HDR(img)->iface_major = 2; }
 static void m_table_off(uint8_t *img, size_t *len) { HDR(img)->table_off = (uint32_t)*len; }
 static void m_table_misaligned(uint8_t *img, size_t *len) { (void)len; HDR(img)->table_off += 2; }
 static void m_table_in_header(uint8_t *img, size_t *len) { (void)len; HDR(img)->table_off = 32; }
-static void m_table_count(uint8_t *img, size_t *len) { (void)len; HDR(img)->table_count = 0x0aaaaaab; }
+static void m_table_count(uint8_t *img, size_t *len) { (void)len; HDR(img)->table_count = 0xffffffff; }
+static void m_table_count_big(uint8_t *img, size_t *len) { (void)len; HDR(img)->table_count = PVL_ROM_TABLE_MAX + 1; }
 static void m_op_unknown(uint8_t *img, size_t *len) { (void)len; ENT(img, 2)->op = 77; }
 static void m_op_newer_minor(uint8_t *img, size_t *len) { (void)len; ENT(img, 2)->op = 77; HDR(img)->iface_minor = 1; }
 static void m_order(uint8_t *img, size_t *len) { (void)len; ENT(img, 1)->op = 0; }
 static void m_action(uint8_t *img, size_t *len) { (void)len; ENT(img, 1)->action = 4; }
-static void m_entry_reserved(uint8_t *img, size_t *len) { (void)len; ENT(img, 1)->reserved = 1; }
+static void m_entry_reserved(uint8_t *img, size_t *len) { (void)len; ENT(img, 1)->reserved1 = 1; }
+static void m_entry_flags(uint8_t *img, size_t *len) { (void)len; ENT(img, 1)->flags = 0x80; }
 static void m_clobber_rsp(uint8_t *img, size_t *len) { (void)len; ENT(img, 0)->tmpl_clobbers |= PVL_CLB(RSP); }
-static void m_clobber_unknown(uint8_t *img, size_t *len) { (void)len; ENT(img, 2)->call_clobbers |= 1u << 20; }
+static void m_clobber_unknown(uint8_t *img, size_t *len) { (void)len; ENT(img, 2)->call_clobbers |= 1ull << 21; }
+static void m_clobber_unallowed(uint8_t *img, size_t *len) { (void)len; ENT(img, 0)->tmpl_clobbers |= PVL_CLB(XMM3); }
+static void m_required_native(uint8_t *img, size_t *len) { (void)len; ENT(img, 2)->flags = PVL_ENT_REQUIRED; ENT(img, 2)->action = PVL_ACT_NATIVE; }
 static void m_tmpl_past_end(uint8_t *img, size_t *len) { ENT(img, 0)->tmpl_off = (uint32_t)*len - 3; }
 static void m_tmpl_overflow(uint8_t *img, size_t *len) { (void)len; ENT(img, 0)->tmpl_off = 0xfffffffe; }
 static void m_tmpl_in_header(uint8_t *img, size_t *len) { (void)len; ENT(img, 0)->tmpl_off = 8; }
 static void m_call_past_end(uint8_t *img, size_t *len) { ENT(img, 2)->call_off = (uint32_t)*len; }
+static void m_call_no_len(uint8_t *img, size_t *len) { (void)len; ENT(img, 2)->call_len = 0; }
+static void m_call_cut(uint8_t *img, size_t *len) { (void)len; ENT(img, 2)->call_len -= 1; }
+static void m_call_in_table(uint8_t *img, size_t *len) { (void)len; ENT(img, 2)->call_off = HDR(img)->table_off + 8; ENT(img, 2)->call_len = 1; }
+static void m_call_at_template(uint8_t *img, size_t *len) { (void)len; ENT(img, 2)->call_off = ENT(img, 0)->tmpl_off; ENT(img, 2)->call_len = 7; }
+static void m_call_one_in(uint8_t *img, size_t *len) { (void)len; ENT(img, 2)->call_off += 1; ENT(img, 2)->call_len -= 1; }
+static void m_call_mid_insn(uint8_t *img, size_t *len)
+{
+    (void)len; /* poke offers a call entry starting inside get's first instruction */
+    ENT(img, 1)->call_off = ENT(img, 2)->call_off + 1;
+    ENT(img, 1)->call_len = ENT(img, 2)->call_len - 1;
+    ENT(img, 1)->call_clobbers = SAVE;
+}
+static void m_call_too_long(uint8_t *img, size_t *len) { (void)len; ENT(img, 2)->call_len = PVL_CALL_MAX + 1; }
+static void m_tmpl_too_long(uint8_t *img, size_t *len) { (void)len; ENT(img, 0)->tmpl_len = 65; }
+static void m_tmpl_len_255(uint8_t *img, size_t *len) { (void)len; ENT(img, 0)->tmpl_len = 255; }
+static void m_call_lies(uint8_t *img, size_t *len) { (void)len; ENT(img, 2)->call_clobbers = STK; }
+static void m_call_nostack(uint8_t *img, size_t *len) { (void)len; ENT(img, 2)->call_clobbers = PVL_CLB(RAX); }
+static void m_probe_ok(uint8_t *img, size_t *len) { (void)len; HDR(img)->probe_off = ENT(img, 2)->call_off; HDR(img)->probe_len = ENT(img, 2)->call_len; }
+static void m_probe_in_table(uint8_t *img, size_t *len) { (void)len; HDR(img)->probe_off = HDR(img)->table_off; HDR(img)->probe_len = 4; }
+static void m_probe_no_len(uint8_t *img, size_t *len) { (void)len; HDR(img)->probe_off = ENT(img, 2)->call_off; }
+static void m_probe_bad(uint8_t *img, size_t *len) { (void)len; HDR(img)->probe_off = ENT(img, 2)->call_off; HDR(img)->probe_len = ENT(img, 2)->call_len - 1; }
 static void m_inline_no_tmpl(uint8_t *img, size_t *len) { (void)len; ENT(img, 0)->tmpl_len = 0; }
-static void m_call_no_entry(uint8_t *img, size_t *len) { (void)len; ENT(img, 2)->call_off = 0; }
+static void m_call_no_entry(uint8_t *img, size_t *len) { (void)len; ENT(img, 2)->call_off = 0; ENT(img, 2)->call_len = 0; }
 static void m_nop_result(uint8_t *img, size_t *len) { (void)len; ENT(img, 2)->action = PVL_ACT_NOP; }
 static void tmpl_put(uint8_t *img, const char *b, uint8_t n)
 {
     memcpy(img + ENT(img, 0)->tmpl_off, b, n);
     ENT(img, 0)->tmpl_len = n;
 }
+/* The findings of issue 10: templates lying about what they change, and
+ * the return-like instructions ERETU, ERETS, SEAMRET, UIRET. */
+static void m_tmpl_lie_xor_cli(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\x31\xc0\xfa", 3); ENT(img, 0)->tmpl_clobbers = PVL_CLB(FLAGS); }
+static void m_tmpl_lie_mov_ebx(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\xbb\x00\x00\x00\x00", 5); ENT(img, 0)->tmpl_clobbers = 0; }
+static void m_tmpl_lie_pushf_pop(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\x9c\x58", 2); ENT(img, 0)->tmpl_clobbers = PVL_CLB(FLAGS) | STK; }
+static void m_tmpl_lie_xmm(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\x66\x0f\xef\xc0", 4); ENT(img, 0)->tmpl_clobbers = SAVER; }
+static void m_tmpl_eretu(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\xf3\x0f\x01\xca", 4); }
+static void m_tmpl_erets(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\xf2\x0f\x01\xca", 4); }
+static void m_tmpl_seamret(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\x66\x0f\x01\xcd", 4); }
+static void m_tmpl_uiret(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\xf3\x0f\x01\xec", 4); }
+static void m_tmpl_sysret(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\x48\x0f\x07", 3); }
+static void m_tmpl_mov_ss(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\x8e\xd0", 2); }
+static void m_tmpl_host_frame(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\x48\x89\x44\x24\x08", 5); }
+static void m_tmpl_push_pop_stack(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\x50\x58", 2); ENT(img, 0)->tmpl_clobbers = PVL_CLB(RAX); }
 static void m_tmpl_ret(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\x90\xc3", 2); }
 static void m_tmpl_branch(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\xeb\x02\x90", 3); }
 static void m_tmpl_branch_end(uint8_t *img, size_t *len) { (void)len; tmpl_put(img, "\xeb\x01\x90", 3); }
@@ -121,7 +163,9 @@ static void m_tmpl_truncated(uint8_t *img, size_t *len) { (void)len; tmpl_put(im
 static const struct defect defects[] = {
     {"truncated header", m_truncate, 0, PVL_E_ROM_SHORT, "header", N},
     {"bad magic", m_magic, 1, PVL_E_ROM_MAGIC, "header.magic", N},
-    {"format major 2", m_major, 1, PVL_E_ROM_FORMAT, "header.format_major", N},
+    {"format major 1", m_major1, 1, PVL_E_ROM_FORMAT, "header.format_major", N},
+    {"format major 3", m_major3, 1, PVL_E_ROM_FORMAT, "header.format_major", N},
+    {"newer minor: reserved space ignored", m_minor_reserved, 1, PVL_OK, NULL, 0},
     {"size past the image", m_size_big, 0, PVL_E_ROM_SIZE, "header.size", N},
     {"size below the header", m_size_small, 0, PVL_E_ROM_SIZE, "header.size", N},
     {"bad checksum", m_checksum, 0, PVL_E_ROM_CHECKSUM, "header.checksum", N},
@@ -133,18 +177,37 @@ static const struct defect defects[] = {
     {"table past the end", m_table_off, 1, PVL_E_ROM_TABLE, "header.table_off", N},
     {"table misaligned", m_table_misaligned, 1, PVL_E_ROM_TABLE, "header.table_off", N},
     {"table inside the header", m_table_in_header, 1, PVL_E_ROM_TABLE, "header.table_off", N},
-    {"table count overflows", m_table_count, 1, PVL_E_ROM_TABLE, "header.table_off", N},
+    {"table count 0xffffffff", m_table_count, 1, PVL_E_ROM_TABLE, "header.table_count", N},
+    {"table count past the format's limit", m_table_count_big, 1, PVL_E_ROM_TABLE, "header.table_count", N},
     {"unknown operation", m_op_unknown, 1, PVL_E_ROM_OP, "entry.op", 2},
     {"newer operation ignored", m_op_newer_minor, 1, PVL_OK, NULL, 0},
     {"entries out of order", m_order, 1, PVL_E_ROM_ORDER, "entry.op", 1},
     {"unknown action", m_action, 1, PVL_E_ROM_ACTION, "entry.action", 1},
     {"entry reserved set", m_entry_reserved, 1, PVL_E_ROM_RESERVED, "entry.reserved", 1},
-    {"template clobbers rsp", m_clobber_rsp, 1, PVL_E_ROM_CLOBBERS, "entry.clobbers", 0},
-    {"call clobbers bit 20", m_clobber_unknown, 1, PVL_E_ROM_CLOBBERS, "entry.clobbers", 2},
+    {"entry flag unknown", m_entry_flags, 1, PVL_E_ROM_RESERVED, "entry.flags", 1},
+    {"template clobbers rsp", m_clobber_rsp, 1, PVL_E_ROM_CLOBBERS, "entry.tmpl_clobbers", 0},
+    {"call clobbers reserved bit 21", m_clobber_unknown, 1, PVL_E_ROM_CLOBBERS, "entry.call_clobbers", 2},
+    {"declares what the op does not allow", m_clobber_unallowed, 1, PVL_E_ROM_UNALLOWED, "entry.tmpl_clobbers", 0},
+    {"required native", m_required_native, 1, PVL_E_ROM_REQUIRED, "entry.flags", 2},
     {"template past the end", m_tmpl_past_end, 1, PVL_E_ROM_TEMPLATE, "entry.tmpl_off", 0},
     {"template offset overflows", m_tmpl_overflow, 1, PVL_E_ROM_TEMPLATE, "entry.tmpl_off", 0},
     {"template in the header", m_tmpl_in_header, 1, PVL_E_ROM_TEMPLATE, "entry.tmpl_off", 0},
     {"call entry past the end", m_call_past_end, 1, PVL_E_ROM_CALL, "entry.call_off", 2},
+    {"call entry without a length", m_call_no_len, 1, PVL_E_ROM_CALL, "entry.call_len", 2},
+    {"call entry cut one byte short", m_call_cut, 1, PVL_E_CALL_END, "entry.call", 2},
+    {"call entry in the table", m_call_in_table, 1, PVL_E_ROM_CALL, "entry.call_off", 2},
+    {"call entry at a template", m_call_at_template, 1, PVL_E_ROM_CALL, "entry.call_off", 2},
+    {"call entry one byte into its code", m_call_one_in, 1, PVL_E_EFFECT, "entry.call", 2},
+    {"call entry inside another's instruction", m_call_mid_insn, 1, PVL_E_ROM_OVERLAP, "entry.call_off", 1},
+    {"call entry longer than PVL_CALL_MAX", m_call_too_long, 1, PVL_E_ROM_CALL, "entry.call_len", 2},
+    {"call entry lies about rax", m_call_lies, 1, PVL_E_EFFECT, "entry.call", 2},
+    {"call entry without stack", m_call_nostack, 1, PVL_E_CALL_NOSTACK, "entry.call_clobbers", 2},
+    {"template of 65 bytes", m_tmpl_too_long, 1, PVL_E_ROM_TEMPLATE, "entry.tmpl_len", 0},
+    {"template of 255 bytes", m_tmpl_len_255, 1, PVL_E_ROM_TEMPLATE, "entry.tmpl_len", 0},
+    {"probe", m_probe_ok, 1, PVL_OK, NULL, 0},
+    {"probe in the table", m_probe_in_table, 1, PVL_E_ROM_PROBE, "header.probe_off", N},
+    {"probe without a length", m_probe_no_len, 1, PVL_E_ROM_PROBE, "header.probe_off", N},
+    {"probe cut short", m_probe_bad, 1, PVL_E_CALL_END, "header.probe", N},
     {"inline without template", m_inline_no_tmpl, 1, PVL_E_ROM_MISSING, "entry.action", 0},
     {"call without entry", m_call_no_entry, 1, PVL_E_ROM_MISSING, "entry.action", 2},
     {"nop for an op with a result", m_nop_result, 1, PVL_E_NOP_RESULT, "entry.action", 2},
@@ -163,6 +226,18 @@ static const struct defect defects[] = {
     {"template enters SMX (getsec)", m_tmpl_getsec, 1, PVL_E_TMPL_INDIRECT, "entry.template", 0},
     {"template pushes and pops", m_tmpl_balanced, 1, PVL_OK, NULL, 0},
     {"template only pushes", m_tmpl_unbalanced, 1, PVL_E_TMPL_STACK, "entry.template", 0},
+    {"template xor %eax,%eax; cli declared as flags", m_tmpl_lie_xor_cli, 1, PVL_E_EFFECT, "entry.template", 0},
+    {"template mov $0,%ebx declared as nothing", m_tmpl_lie_mov_ebx, 1, PVL_E_EFFECT, "entry.template", 0},
+    {"template pushfq; pop %rax declared without rax", m_tmpl_lie_pushf_pop, 1, PVL_E_EFFECT, "entry.template", 0},
+    {"template pxor %xmm0 declared as rax, flags", m_tmpl_lie_xmm, 1, PVL_E_EFFECT, "entry.template", 0},
+    {"template push/pop declared without stack", m_tmpl_push_pop_stack, 1, PVL_E_EFFECT, "entry.template", 0},
+    {"template ERETU", m_tmpl_eretu, 1, PVL_E_TMPL_RET, "entry.template", 0},
+    {"template ERETS", m_tmpl_erets, 1, PVL_E_TMPL_RET, "entry.template", 0},
+    {"template SEAMRET", m_tmpl_seamret, 1, PVL_E_TMPL_RET, "entry.template", 0},
+    {"template UIRET", m_tmpl_uiret, 1, PVL_E_TMPL_RET, "entry.template", 0},
+    {"template SYSRET", m_tmpl_sysret, 1, PVL_E_TMPL_RET, "entry.template", 0},
+    {"template loads SS", m_tmpl_mov_ss, 1, PVL_E_INSN_STATE, "entry.template", 0},
+    {"template writes the frame around the site", m_tmpl_host_frame, 1, PVL_E_TMPL_STACK, "entry.template", 0},
 };
 /* clang-format on */
 
@@ -196,20 +271,82 @@ static void each_defect_refused(void)
 
 static void message_names_field(void)
 {
+    static const char want[] = "entry.tmpl_off[0]: ROM template is out of bounds, longer than "
+                               "PVL_ROOM_MAX, or over the header or the table (0xfffffffe)";
     size_t len;
     uint8_t *img = good_rom(&len);
     struct pvl_diag d;
-    char msg[160];
+    char msg[200];
 
     ENT(img, 0)->tmpl_off = 0xfffffffe;
     CHECK_EQ(pvl_rom_seal(img, len), PVL_OK);
     CHECK_EQ(load(img, len, &d), PVL_E_ROM_TEMPLATE);
     pvl_diag_format(&d, msg, sizeof msg);
-    if (strcmp(msg, "entry.tmpl_off[0]: ROM template is out of bounds (0xfffffffe)"))
+    if (strcmp(msg, want))
         t_fail(__FILE__, __LINE__, "message: %s", msg);
-    CHECK_EQ(pvl_diag_format(&d, msg, 8), strlen("entry.tmpl_off[0]: ROM template is out of bounds (0xfffffffe)"));
+    CHECK_EQ(pvl_diag_format(&d, msg, 8), strlen(want));
     CHECK(strcmp(msg, "entry.t") == 0); /* truncated, terminated */
     free(img);
+}
+
+/* The messages of the issue's findings, word for word: what is wrong,
+ * where, what was found and what was expected. */
+struct message_case {
+    const char *name;
+    void (*mutate)(uint8_t *img, size_t *len);
+    int reseal;
+    const char *want; /* NULL: checked by the caller (computed values) */
+};
+
+static void m_sum_zero(uint8_t *img, size_t *len) { (void)len; HDR(img)->checksum = 0x1234; }
+
+static const struct message_case message_cases[] = {
+    {"table_count 0xffffffff", m_table_count, 1,
+     "header.table_count: ROM table is out of bounds (found 4294967295, at most 4096)"},
+    {"format 1", m_major1, 1,
+     "header.format_major: unsupported ROM format major version (found 1, expected 2)"},
+    {"interface major", m_iface_major, 1,
+     "header.iface_major: ROM interface major version differs (found 2, expected 1)"},
+    {"template writes rax undeclared", m_tmpl_lie_xor_cli, 1,
+     "entry.template[0] +0: 31 c0 writes rax, which the entry does not declare"},
+    {"template ERETU", m_tmpl_eretu, 1,
+     "entry.template[0] +0: f3 0f 01 ca is a return-like instruction (eretu)"},
+    {"template too long", m_tmpl_too_long, 1,
+     "entry.tmpl_len[0]: ROM template is out of bounds, longer than PVL_ROOM_MAX, or over the "
+     "header or the table (found 65, at most 64)"},
+    {"call entry lies", m_call_lies, 1,
+     "entry.call[2] +0: b8 22 00 00 00 writes rax, which the entry does not declare"},
+    {"declared beyond the op", m_clobber_unallowed, 1,
+     "entry.tmpl_clobbers[0]: entry declares changes its operation's sites do not allow "
+     "(xmm3; allowed: rax,flags,stack)"},
+    {"header reserved, this minor", m_reserved, 1,
+     "header.reserved: reserved ROM field is not zero (0x7)"},
+    {"checksum", m_sum_zero, 0, NULL},
+};
+
+static void messages_exact(void)
+{
+    char msg[300], want[300];
+
+    for (size_t i = 0; i < sizeof message_cases / sizeof message_cases[0]; i++) {
+        const struct message_case *c = &message_cases[i];
+        size_t len;
+        uint8_t *img = good_rom(&len);
+        struct pvl_diag d = {0};
+        c->mutate(img, &len);
+        if (c->reseal)
+            pvl_rom_seal(img, len);
+        load(img, len, &d);
+        pvl_diag_format(&d, msg, sizeof msg);
+        if (c->want)
+            snprintf(want, sizeof want, "%s", c->want);
+        else /* stored and computed */
+            snprintf(want, sizeof want, "header.checksum: ROM checksum mismatch (stored 0x1234, "
+                     "computed %#x)", pvl_rom_checksum(img, len));
+        if (strcmp(msg, want))
+            t_fail(__FILE__, __LINE__, "%s:\n      %s\n  expected:\n      %s", c->name, msg, want);
+        free(img);
+    }
 }
 
 /* Link-time refusals through a real ROM image: each leaves the object
@@ -218,7 +355,7 @@ struct link_defect {
     const char *name;
     uint16_t op;
     uint8_t room;
-    uint32_t clobbers;
+    uint64_t clobbers;
     uint8_t flags;
     uint64_t rom_addr; /* where the ROM's code runs */
     pvl_result why;
@@ -284,4 +421,4 @@ static void seal_refuses_bad_sizes(void)
 }
 
 T_CASES(T(good_rom_loads), T(seal_refuses_bad_sizes), T(each_defect_refused), T(message_names_field),
-        T(link_refusals_change_nothing))
+        T(messages_exact), T(link_refusals_change_nothing))

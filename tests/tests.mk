@@ -5,9 +5,9 @@ T_HARNESS := $(call objs,host,tests/harness.c tests/fixture.c)
 ROMB_OBJS := $(call objs,host,tools/romb.c runtime/image.c)
 
 # Unit tests linked against the hosted core: tests/test_NAME.c -> build/tests/NAME
-UNIT_TESTS := emit insn effect plan link rom e2e
+UNIT_TESTS := emit insn effect call plan link rom e2e
 $(B)/tests/insn: LDLIBS_EXTRA := -lZydis
-$(B)/tests/effect: LDLIBS_EXTRA := -lZydis
+$(B)/tests/effect: LDLIBS_EXTRA = $(LIBPVLCORE) -lZydis
 $(B)/tests/effect: $(B)/host/tests/effect_oracle.o
 
 $(B)/tests/%: $(B)/host/tests/test_%.o $(T_HARNESS) $(ROMB_OBJS) $(LIBPVLCORE)

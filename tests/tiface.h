@@ -2,8 +2,8 @@
  * The test interface, "pvlink.test" 1.0, with real sites: what an
  * application-defined interface looks like in a program.
  *
- *   add(a, b) -> a + b    %rdi, %rsi -> %rax; may change rax, flags
- *   poke(p, v)            *p = v; may change flags
+ *   add(a, b) -> a + b    %rdi, %rsi -> %rax; may change rax, flags, stack
+ *   poke(p, v)            *p = v; may change flags, stack
  *   get() -> 0x11         C convention
  *   hook()                native code calls tst_hook_default(); C convention
  */
@@ -14,7 +14,10 @@
 
 #include "tiface_ops.h"
 
-#define TST_SAVER (PVL_CLB(RAX) | PVL_CLB(FLAGS))
+/* Sites in this (hosted, -mno-red-zone) code may also have memory below
+ * RSP written (STACK): a call there pushes its return address. */
+#define TST_SAVE (PVL_CLB(FLAGS) | PVL_CLB(STACK))
+#define TST_SAVER (PVL_CLB(RAX) | TST_SAVE)
 
 PVL_IFACE_DESC(tst_desc, "pvlink.test", 1, 0, TOP_NOPS);
 
@@ -36,11 +39,14 @@ static inline void tst_poke(volatile uint64_t *p, uint64_t v)
     __asm__ __volatile__(PVL_SITE("mov %%rsi, (%%rdi)")
                          :
                          : "D"(p), "S"(v),
-                           PVL_SITE_IN(&tst_desc, TOP_POKE, 6, PVL_CLB(FLAGS), 0)
+                           PVL_SITE_IN(&tst_desc, TOP_POKE, 6, TST_SAVE, 0)
                          : "memory", "cc");
 }
 
-#define TST_C_CLOBBERS "rcx", "r8", "r9", "r10", "r11", "memory", "cc"
+/* What a C function may change (PVL_CLB_C), as asm clobbers. */
+#define TST_C_CLOBBERS "rcx", "r8", "r9", "r10", "r11", "memory", "cc", "xmm0", "xmm1", \
+    "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",       \
+    "xmm12", "xmm13", "xmm14", "xmm15"
 
 static inline uint64_t tst_get(void)
 {

@@ -1,9 +1,11 @@
 /*
- * The consistency checks of `pvlink check`: each record against the
- * linker's rules, each site against its operation (the catalog's native
- * code, or the call its record names), against its original copy and
- * against its neighbours.  Errors are what would make a link wrong or
- * refused; warnings are what limits what an environment can do.
+ * The consistency checks of `pvlink check`: each record and the table as
+ * a whole by the linker's own checks (pvl_site_check, pvl_table_check:
+ * what the linker refuses is reported in its words), and each site
+ * against its operation (the catalog's native code, or the call its
+ * record names) and against its original copy.  Errors are what would
+ * make a link wrong or refused; warnings are what limits what an
+ * environment can do.
  */
 #include <elf.h>
 #include <stdarg.h>
@@ -188,8 +190,8 @@ static void check_catalog_op(struct pvt_problems *P, const struct pvt_site *s,
             "code is %s", is_call ? "set" : "not set", oi->name,
             is_call ? "inline" : "a call");
     if (s->clobbers != oi->clobbers) {
-        pvt_clobbers(a, sizeof a, s->clobbers);
-        pvt_clobbers(b, sizeof b, oi->clobbers);
+        pvl_mask_format(s->clobbers, ",", a, sizeof a);
+        pvl_mask_format(oi->clobbers, ",", b, sizeof b);
         add(P, s->index, PVT_ERROR, "clobbers %s differ from the catalog's "
             "%s for %s", a, b, oi->name);
     }
@@ -199,7 +201,28 @@ static void check_catalog_op(struct pvt_problems *P, const struct pvt_site *s,
             oi->room, oi->name);
 }
 
-static void check_op(struct pvt_problems *P, const struct pvt_site *s)
+/* What the linker says of the record for its interface, when pvlink has
+ * a catalog of that interface (any version): its major version and
+ * operation number. */
+static void linker_op_check(struct pvt_problems *P, const struct pvt_elf *e,
+                            const struct pvt_table *t, const struct pvt_site *s,
+                            const struct pvl_iface *cat)
+{
+    struct pvl_link l;
+    struct pvl_site_info si;
+    struct pvl_diag d;
+    char msg[300];
+
+    pvt_link_init(&l, e, t, cat);
+    if (pvl_site_check(&l, s->index, &si, &d) == PVL_OK)
+        return;
+    pvt_diag_text(msg, sizeof msg, &d);
+    add(P, s->index, PVT_ERROR, "%s (pvlink's catalog is %s %u.%u)", msg, cat->name,
+        cat->major, cat->minor);
+}
+
+static void check_op(struct pvt_problems *P, const struct pvt_elf *e,
+                     const struct pvt_table *t, const struct pvt_site *s)
 {
     const struct pvt_iface *f = s->iface;
     const struct pvl_iface *cat = pvt_catalog_find(f->name);
@@ -207,10 +230,8 @@ static void check_op(struct pvt_problems *P, const struct pvt_site *s)
     if (s->op >= f->nops)
         add(P, s->index, PVT_ERROR, "operation %u is past the %u operations "
             "of its interface descriptor", s->op, f->nops);
-    if (cat && cat->major != f->major)
-        add(P, s->index, PVT_ERROR, "compiled for %s %u.%u, but pvlink's "
-            "catalog is version %u.%u: the linker refuses this site",
-            cat->name, f->major, f->minor, cat->major, cat->minor);
+    if (cat)
+        linker_op_check(P, e, t, s, cat);
     if (!f->catalog)
         return;
     if (s->op < cat->nops)
@@ -219,16 +240,11 @@ static void check_op(struct pvt_problems *P, const struct pvt_site *s)
         add(P, s->index, PVT_WARN, "operation %u is newer than pvlink's "
             "catalog (%s %u.%u): not checked", s->op, cat->name, cat->major,
             cat->minor);
-    else
-        add(P, s->index, PVT_ERROR, "unknown operation %u (%s %u.%u has %u)",
-            s->op, cat->name, cat->major, cat->minor, cat->nops);
 }
 
 static void check_site(struct pvt_problems *P, const struct pvt_elf *e,
-                       const struct pvt_site *s)
+                       const struct pvt_table *t, const struct pvt_site *s)
 {
-    const struct pvt_seg *seg = pvt_elf_segment(e, s->addr, s->room);
-
     if (s->err) {
         add(P, s->index, PVT_ERROR, "invalid record: %s", s->err);
         return;
@@ -236,12 +252,10 @@ static void check_site(struct pvt_problems *P, const struct pvt_elf *e,
     if (!s->iface->name[0])
         add(P, s->index, PVT_ERROR, "its interface descriptor has an empty "
             "name");
-    if (!(seg->flags & PF_X))
-        add(P, s->index, PVT_ERROR, "site is not in an executable segment");
     if (s->room < PVL_CALL_LEN)
         add(P, s->index, PVT_WARN, "room %u is less than the 5-byte call: "
             "this site can never become a call", s->room);
-    check_op(P, s);
+    check_op(P, e, t, s);
     check_native(P, e, s);
     check_orig(P, s);
 }
@@ -250,34 +264,26 @@ static void check_site(struct pvt_problems *P, const struct pvt_elf *e,
  * The table as a whole.
  */
 
-static int by_addr(const void *a, const void *b, void *sites)
+/* The linker's table check (overlaps, rooms over records, copies or
+ * descriptors).  The linker runs it once every record is valid; here it
+ * also runs with invalid records (it reads only the records, never the
+ * rooms), so that an overlap is not hidden by another problem. */
+static void check_table(struct pvt_problems *P, const struct pvt_elf *e,
+                        const struct pvt_table *t)
 {
-    const struct pvt_site *x = (const struct pvt_site *)sites + *(const size_t *)a;
-    const struct pvt_site *y = (const struct pvt_site *)sites + *(const size_t *)b;
-    if (x->addr != y->addr)
-        return x->addr < y->addr ? -1 : 1;
-    return x->index < y->index ? -1 : x->index > y->index;
-}
+    struct pvl_link l;
+    struct pvl_diag d;
+    char msg[300];
 
-/* Sweep by address, remembering the site that reaches furthest. */
-static void check_overlaps(struct pvt_problems *P, const struct pvt_table *t)
-{
-    size_t *ix = pvt_xcalloc(t->nsites, sizeof *ix), n = 0;
-
-    for (size_t i = 0; i < t->nsites; i++)
-        if (!t->sites[i].err)
-            ix[n++] = i;
-    qsort_r(ix, n, sizeof *ix, by_addr, t->sites);
-    const struct pvt_site *reach = NULL;
-    for (size_t k = 0; k < n; k++) {
-        const struct pvt_site *s = &t->sites[ix[k]];
-        if (reach && s->addr < reach->addr + reach->room)
-            add(P, s->index, PVT_ERROR, "overlaps site %u (0x%llx, room %u)",
-                reach->index, (unsigned long long)reach->addr, reach->room);
-        if (!reach || s->addr + s->room > reach->addr + reach->room)
-            reach = s;
+    if (!t->nsites)
+        return;
+    pvt_link_init(&l, e, t, &pvl_kernel_iface); /* any interface: rooms only */
+    l.scratch = pvt_xcalloc(t->nsites, sizeof *l.scratch);
+    if (pvl_table_check(&l, &d) != PVL_OK) {
+        pvt_diag_text(msg, sizeof msg, &d);
+        add(P, d.index < t->nsites ? (long)d.index : -1, PVT_ERROR, "%s", msg);
     }
-    free(ix);
+    free(l.scratch);
 }
 
 static int by_name_major(const void *a, const void *b)
@@ -341,7 +347,7 @@ void pvt_check_run(struct pvt_problems *P, const struct pvt_elf *e,
     memset(P, 0, sizeof *P);
     check_versions(P, t);
     for (size_t i = 0; i < t->nsites; i++)
-        check_site(P, e, &t->sites[i]);
-    check_overlaps(P, t);
+        check_site(P, e, t, &t->sites[i]);
+    check_table(P, e, t);
     sort_problems(P);
 }

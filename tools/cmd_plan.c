@@ -80,27 +80,16 @@ static const struct pvt_iface *bin_iface(const struct pvt_table *t,
 
 static void make_request(struct plan *p)
 {
-    const struct pvt_elf *e = &p->b->elf;
     const struct pvt_table *t = &p->b->tab;
-    uintptr_t lo = (uintptr_t)e->image;
 
     p->rep.refused_cap = (uint32_t)t->nsites;
     p->rep.refused = pvt_xcalloc(t->nsites, sizeof *p->rep.refused);
-    p->link = (struct pvl_link){
-        .sites = t->nsites ? (const struct pvl_site *)(e->image +
-                                                       (t->sec->addr - e->lo))
-                           : NULL,
-        .nsites = t->nsites,
-        .lo = lo,
-        .hi = lo + (uintptr_t)(e->hi - e->lo),
-        .bias = (int64_t)(e->lo - (uint64_t)lo),
-        .iface = p->rom.iface,
-        .env = &p->rom.env,
-        .flags = PVL_LINK_DRY_RUN,
-        .scratch = pvt_xcalloc(t->nsites, sizeof(uint32_t)),
-        .report = &p->rep,
-        .diag = &p->diag,
-    };
+    pvt_link_init(&p->link, &p->b->elf, t, p->rom.iface);
+    p->link.env = &p->rom.env;
+    p->link.flags = PVL_LINK_DRY_RUN;
+    p->link.scratch = pvt_xcalloc(t->nsites, sizeof(uint32_t));
+    p->link.report = &p->rep;
+    p->link.diag = &p->diag;
     p->verdict = pvl_link(&p->link);
 }
 
@@ -113,6 +102,7 @@ struct row {
     struct pvl_site_info si;
     int action;
     pvl_result r;
+    uint8_t state; /* for PVL_E_CLOBBER: a state the site does not allow */
     uint8_t out[PVL_ROOM_MAX];
 };
 
@@ -120,7 +110,7 @@ struct row {
 static int plan_row(struct plan *p, size_t i, struct row *w)
 {
     w->s = &p->b->tab.sites[i];
-    w->r = pvl_plan_site(&p->link, i, &w->si, &w->action, w->out);
+    w->r = pvl_plan_site(&p->link, i, &w->si, &w->action, w->out, &w->state);
     if (w->r == PVL_E_ENV)
         return 0;
     if (w->r == PVL_OK && memcmp(w->out, w->s->bytes, w->s->room))
@@ -141,12 +131,24 @@ static int plan_sym(void *ctx, uint64_t addr, char *buf, size_t n)
     return strcmp(buf, "?") != 0;
 }
 
+/* Why a site is refused: the linker's message, and the state it would
+ * change that the site does not allow. */
+static void refusal_text(char *buf, size_t n, const struct row *w)
+{
+    const char *st = w->state != PVL_NOSTATE ? pvl_state_name(w->state) : NULL;
+
+    snprintf(buf, n, "%s%s%s", pvl_strerror(w->r), st ? ": " : "", st ? st : "");
+}
+
 static void result_text(char *buf, size_t n, struct plan *p,
                         const struct row *w)
 {
-    if (w->r != PVL_OK)
-        snprintf(buf, n, "REFUSED: %s", pvl_strerror(w->r));
-    else
+    char why[200];
+
+    if (w->r != PVL_OK) {
+        refusal_text(why, sizeof why, w);
+        snprintf(buf, n, "REFUSED: %s", why);
+    } else
         pvt_dis(buf, n, w->out, w->s->room, w->s->addr, plan_sym, p);
 }
 
@@ -222,7 +224,7 @@ static void text_footer(FILE *out, const struct plan *p)
                      "nothing would be written\n",
                 r->nrefused, r->nrefused == 1 ? "" : "s");
     else {
-        pvl_diag_format(&p->diag, msg, sizeof msg);
+        pvt_diag_text(msg, sizeof msg, &p->diag);
         fprintf(out, "result: link refused: %s; nothing would be written\n",
                 msg);
     }
@@ -249,7 +251,8 @@ static void json_site(struct pvt_json *j, struct plan *p, const struct row *w)
     pvt_json_num(j, "room", w->s->room);
     pvt_json_str(j, "action", pvt_action_name(w->action));
     if (w->r != PVL_OK) {
-        pvt_json_str(j, "refused", pvl_strerror(w->r));
+        refusal_text(buf, sizeof buf, w);
+        pvt_json_str(j, "refused", buf);
     } else {
         pvt_hex(buf, sizeof buf, w->out, w->s->room);
         pvt_json_str(j, "bytes", buf);
@@ -272,7 +275,7 @@ static void json_totals(struct pvt_json *j, const struct plan *p)
     pvt_json_end(j, '}');
     pvt_json_bool(j, "ok", p->verdict == PVL_OK);
     if (p->verdict != PVL_OK) {
-        pvl_diag_format(&p->diag, msg, sizeof msg);
+        pvt_diag_text(msg, sizeof msg, &p->diag);
         pvt_json_str(j, "reason", msg);
     }
 }
@@ -319,7 +322,7 @@ static int load_rom(struct plan *p, FILE *errf, const char *rom,
     if (pvt_rom_load(&p->rom, img, len, p->rom_addr,
                      bin_iface(&p->b->tab, img, len)) == PVL_OK)
         return 0;
-    pvl_diag_format(&p->rom.diag, msg, sizeof msg);
+    pvt_diag_text(msg, sizeof msg, &p->rom.diag);
     fprintf(errf, "pvlink plan: %s: invalid ROM image: %s\n", rom, msg);
     return PVT_EXIT_INPUT;
 }

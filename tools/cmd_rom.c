@@ -66,13 +66,13 @@ static void entry_row(struct pvt_tab *tab, const struct pvt_rom *r,
     }
     pvt_tab_cell(tab, "%s", pvt_action_name(e->action));
     template_cell(tab, r, e);
-    pvt_clobbers(buf, sizeof buf, e->tmpl_len ? e->tmpl_clobbers : 0);
+    pvl_mask_format(e->tmpl_len ? e->tmpl_clobbers : 0, ",", buf, sizeof buf);
     pvt_tab_cell(tab, "%s", buf);
     if (e->call_off)
         pvt_tab_cell(tab, "0x%x", e->call_off);
     else
         pvt_tab_cell(tab, "-");
-    pvt_clobbers(buf, sizeof buf, e->call_off ? e->call_clobbers : 0);
+    pvl_mask_format(e->call_off ? e->call_clobbers : 0, ",", buf, sizeof buf);
     pvt_tab_cell(tab, "%s", buf);
 }
 
@@ -104,7 +104,7 @@ int pvt_show_rom(FILE *out, FILE *errf, const char *name, const uint8_t *img,
     char msg[256];
 
     if (pvt_rom_load(&r, img, len, 0, NULL) != PVL_OK) {
-        pvl_diag_format(&r.diag, msg, sizeof msg);
+        pvt_diag_text(msg, sizeof msg, &r.diag);
         fprintf(errf, "pvlink rom: %s: invalid ROM image: %s\n", name, msg);
         if (r.synthesized)
             fprintf(errf, "pvlink rom: %s: (interface %s is not built into "

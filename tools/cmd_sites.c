@@ -66,7 +66,7 @@ static void text_row(struct pvt_tab *tab, const struct pvt_elf *e,
     pvt_tab_cell(tab, "%s", s->iface ? n : "-");
     pvt_tab_cell(tab, "%s", pvt_site_op_name(s, op));
     pvt_tab_cell(tab, "%u", s->room);
-    pvt_clobbers(buf, sizeof buf, s->clobbers);
+    pvl_mask_format(s->clobbers, ",", buf, sizeof buf);
     pvt_tab_cell(tab, "%s", buf);
     pvt_site_flags(buf, sizeof buf, s->flags);
     pvt_tab_cell(tab, "%s", buf);
@@ -104,23 +104,29 @@ static void show_text(FILE *out, const char *name, const struct pvt_bin *b)
  * JSON.
  */
 
-static void json_bits(struct pvt_json *j, const char *key, uint32_t mask,
-                      void (*name)(char *, size_t, uint32_t))
+/* The names of the bits of (mask), one string each. */
+static void json_bits(struct pvt_json *j, const char *key, uint64_t mask,
+                      void (*name)(char *, size_t, uint64_t))
 {
     char buf[32];
 
     pvt_json_arr(j, key);
-    for (unsigned i = 0; i < 32; i++)
-        if (mask & (1u << i)) {
-            name(buf, sizeof buf, 1u << i);
+    for (unsigned i = 0; i < 64; i++)
+        if (mask >> i & 1) {
+            name(buf, sizeof buf, (uint64_t)1 << i);
             pvt_json_str(j, NULL, buf);
         }
     pvt_json_end(j, ']');
 }
 
-static void flag_name(char *buf, size_t n, uint32_t bit)
+static void flag_name(char *buf, size_t n, uint64_t bit)
 {
-    pvt_site_flags(buf, n, bit);
+    pvt_site_flags(buf, n, (unsigned)bit);
+}
+
+static void state_name(char *buf, size_t n, uint64_t bit)
+{
+    pvl_mask_format(bit, ",", buf, n);
 }
 
 static void json_ifaces(struct pvt_json *j, const struct pvt_table *t)
@@ -163,7 +169,7 @@ static void json_site(struct pvt_json *j, const struct pvt_elf *e,
     pvt_json_num(j, "op", s->op);
     pvt_json_str(j, "op_name", pvt_site_op_name(s, op));
     pvt_json_num(j, "room", s->room);
-    json_bits(j, "clobbers", s->clobbers, pvt_clobbers);
+    json_bits(j, "clobbers", s->clobbers, state_name);
     json_bits(j, "flags", s->flags, flag_name);
     if (s->flags & PVL_SITE_NATIVE_CALL)
         pvt_json_hex(j, "target", s->target);

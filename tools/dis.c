@@ -151,3 +151,22 @@ void pvt_dis(char *buf, size_t n, const uint8_t *code, size_t len,
         put_bytes(&b, code + at, len - at);
     }
 }
+
+void pvt_diag_text(char *buf, size_t n, const struct pvl_diag *d)
+{
+    ZydisDecodedInstruction in;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    char text[160];
+
+    init();
+    if (d->kind != PVL_DIAG_INSN || !d->insn_len ||
+        !ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, d->insn, d->insn_len, &in, ops)) ||
+        in.length != d->insn_len ||
+        !ZYAN_SUCCESS(ZydisFormatterFormatInstruction(&formatter, &in, ops,
+                                                      in.operand_count_visible, text,
+                                                      sizeof text, d->off, NULL))) {
+        pvl_diag_format(d, buf, n); /* the bytes, as the core shows them */
+        return;
+    }
+    pvl_diag_format_insn(d, text, buf, n);
+}

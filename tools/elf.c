@@ -274,6 +274,32 @@ static int check_overlaps(const struct pvt_elf *e, struct pvt_err *err)
     return r;
 }
 
+static void add_exec(struct pvt_elf *e, uint64_t vaddr, uint64_t size)
+{
+    if (!size || vaddr < e->lo || vaddr > e->hi || size > e->hi - vaddr)
+        return;
+    e->exec = pvt_xreallocarray(e->exec, e->nexec + 1, sizeof *e->exec);
+    e->exec[e->nexec++] = (struct pvl_range){(uintptr_t)(e->image + (vaddr - e->lo)),
+                                             (uintptr_t)(e->image + (vaddr - e->lo) + size)};
+}
+
+/*
+ * The executable code, where rooms may be: the sections with
+ * SHF_EXECINSTR (a kernel's one executable segment also holds its
+ * read-only data, which its linker does not patch), or without section
+ * headers the executable segments.
+ */
+static void find_exec(struct pvt_elf *e)
+{
+    for (size_t i = 1; i < e->nsecs; i++)
+        if ((e->secs[i].flags & SHF_EXECINSTR) && (e->secs[i].flags & SHF_ALLOC) &&
+            e->secs[i].type == SHT_PROGBITS)
+            add_exec(e, e->secs[i].addr, e->secs[i].size);
+    for (size_t i = 0; !e->nexec && i < e->nsegs; i++)
+        if (e->segs[i].flags & PF_X)
+            add_exec(e, e->segs[i].vaddr, e->segs[i].memsz);
+}
+
 static int build_image(struct pvt_elf *e, struct pvt_err *err)
 {
     e->lo = UINT64_MAX, e->hi = 0;
@@ -296,6 +322,7 @@ static int build_image(struct pvt_elf *e, struct pvt_err *err)
     for (size_t i = 0; i < e->nsegs; i++)
         memcpy(e->image + (e->segs[i].vaddr - e->lo), e->file + e->segs[i].off,
                e->segs[i].filesz);
+    find_exec(e);
     return 0;
 }
 
@@ -405,6 +432,7 @@ void pvt_elf_free(struct pvt_elf *e)
     free(e->segs);
     free(e->secs);
     free(e->image);
+    free(e->exec);
     free(e->syms);
     memset(e, 0, sizeof *e);
 }

@@ -1,7 +1,7 @@
 /*
  * Internals of the pvlink command (tools/): prefix pvt_.
  *
- *   util.c     errors, memory, files, numbers, register and flag names
+ *   util.c     errors, memory, files, numbers, site flag names
  *   elf.c      the ELF64 x86-64 reader (untrusted input: every size,
  *              offset and count is checked before use)
  *   sites.c    a binary's site table, record by record, and its interfaces
@@ -61,13 +61,10 @@ int pvt_read_file(const char *path, uint8_t **data, size_t *size,
  * string, no sign, no overflow.  Returns 0 or -1. */
 int pvt_parse_u64(const char *s, uint64_t *v);
 
-/* Register names of a clobber mask ("rax,rdx,flags"; "-" for none; bits
- * past PVL_NREGS as "bit20"). */
-void pvt_clobbers(char *buf, size_t n, uint32_t mask);
-const char *pvt_reg_name(unsigned reg);
 /* Site flags ("must-patch,native-call"; "-"; unknown bits as 0x..). */
 void pvt_site_flags(char *buf, size_t n, unsigned flags);
-const char *pvt_action_name(int action); /* "native", ..., "action7" */
+/* pvl_action_name, or "action7" for an unknown action. */
+const char *pvt_action_name(int action);
 /* Bytes as "0f 31 48" (truncated with "..." if buf is too small). */
 void pvt_hex(char *buf, size_t n, const uint8_t *p, size_t len);
 /* A printable copy of at most (max) bytes of (s): other bytes as \xNN. */
@@ -114,6 +111,8 @@ struct pvt_elf {
     size_t nsecs;
     uint64_t lo, hi; /* lo: lowest segment, page-aligned down; hi: end */
     uint8_t *image;
+    struct pvl_range *exec; /* executable code in (image): where rooms may be */
+    size_t nexec;
     struct pvt_sym *syms; /* sorted by value */
     size_t nsyms;
     const char *symsrc; /* ".symtab", ".dynsym" or NULL */
@@ -218,7 +217,7 @@ struct pvt_iface {
 struct pvt_site {
     uint32_t index;
     uint64_t rec, addr, orig, target, desc;
-    uint32_t clobbers;
+    uint64_t clobbers;
     uint16_t op;
     uint8_t room, flags;
     const struct pvt_iface *iface; /* NULL when the record is invalid */
@@ -237,12 +236,18 @@ struct pvt_table {
 
 /*
  * Read the site table of (e).  Fails (-1) only when the table itself
- * cannot be read (section out of place, size not a multiple of 24, ...);
- * a record that does not validate gets (err) and the rest go on.
+ * cannot be read (section out of place, size not a multiple of the
+ * record, ...); a record that does not validate gets (err), the linker's
+ * words from pvl_site_check, and the rest go on.
  */
 int pvt_table_read(struct pvt_table *t, const struct pvt_elf *e,
                    struct pvt_err *err);
 void pvt_table_free(struct pvt_table *t);
+
+/* A link request over (e)'s image for the records of (t) against
+ * (iface): what the linker itself sees (no environment, no flags). */
+void pvt_link_init(struct pvl_link *l, const struct pvt_elf *e,
+                   const struct pvt_table *t, const struct pvl_iface *iface);
 
 /* Operation name of a valid site. */
 const char *pvt_site_op_name(const struct pvt_site *s, char buf[16]);
@@ -280,6 +285,10 @@ typedef int (*pvt_symfn)(void *ctx, uint64_t addr, char *buf, size_t n);
  */
 void pvt_dis(char *buf, size_t n, const uint8_t *code, size_t len,
              uint64_t addr, pvt_symfn sym, void *ctx);
+/* The linker's diagnostic (pvl_diag_format), with an instruction it names
+ * shown as AT&T text (addresses are offsets in the code) instead of bytes
+ * when Zydis decodes it. */
+void pvt_diag_text(char *buf, size_t n, const struct pvl_diag *d);
 /* Length of the instruction at (code), 0 if it does not decode within
  * (len); (*is_nop) tells whether it is a NOP. */
 size_t pvt_dis_length(const uint8_t *code, size_t len, int *is_nop);

@@ -7,6 +7,13 @@
 #include <pvlink/link.h>
 
 #define ALIGN16(x) (((x) + 15u) & ~(size_t)15u)
+#define ALIGN8(x) (((x) + 7u) & ~(size_t)7u)
+
+static void full(const char *what)
+{
+    fprintf(stderr, "romb: %s full\n", what);
+    abort();
+}
 
 void romb_init(struct romb *b, const char *iface, uint16_t major,
                uint16_t minor)
@@ -20,30 +27,53 @@ uint32_t romb_code(struct romb *b, const void *bytes, size_t n)
 {
     size_t off = ALIGN16(b->ncode);
 
-    if (n > ROMB_MAX_CODE - off) {
-        fprintf(stderr, "romb: code area full\n");
-        abort();
-    }
+    if (n > ROMB_MAX_CODE - off)
+        full("code area");
+    if (b->npiece == ROMB_MAX_PIECES)
+        full("piece list");
     memset(b->code + b->ncode, 0xcc, off - b->ncode); /* int3 between pieces */
     memcpy(b->code + off, bytes, n);
     b->ncode = off + n;
+    b->piece[b->npiece].off = (uint32_t)off;
+    b->piece[b->npiece++].len = (uint32_t)n;
     return (uint32_t)off;
 }
 
-void romb_op(struct romb *b, uint16_t op, int action, uint32_t tmpl,
-             uint8_t tmpl_len, uint32_t tmpl_clobbers, uint32_t call,
-             uint32_t call_clobbers)
+void romb_data(struct romb *b, const void *bytes, size_t n)
 {
-    if (b->nent == ROMB_MAX_ENTRIES) {
-        fprintf(stderr, "romb: too many entries\n");
-        abort();
-    }
+    if (n > ROMB_MAX_CODE - b->ncode)
+        full("code area");
+    memcpy(b->code + b->ncode, bytes, n);
+    b->ncode += n;
+}
+
+static uint32_t piece_len(const struct romb *b, uint32_t off)
+{
+    for (size_t i = 0; i < b->npiece; i++)
+        if (b->piece[i].off == off)
+            return b->piece[i].len;
+    return 0;
+}
+
+struct pvl_rom_entry *romb_op(struct romb *b, uint16_t op, int action, uint32_t tmpl,
+                              uint8_t tmpl_len, uint64_t tmpl_clobbers, uint32_t call,
+                              uint64_t call_clobbers)
+{
+    if (b->nent == ROMB_MAX_ENTRIES)
+        full("entry table");
     /* offsets are code-relative until romb_finish rebases them; call_off
      * 0 means none in the image, so keep "none" as ROMB_NONE here */
-    b->ent[b->nent++] = (struct pvl_rom_entry){
+    b->ent[b->nent] = (struct pvl_rom_entry){
         .op = op, .action = (uint8_t)action, .tmpl_len = tmpl_len,
         .tmpl_off = tmpl_len ? tmpl : 0, .tmpl_clobbers = tmpl_clobbers,
-        .call_off = call, .call_clobbers = call_clobbers};
+        .call_off = call, .call_len = call == ROMB_NONE ? 0 : piece_len(b, call),
+        .call_clobbers = call_clobbers};
+    return &b->ent[b->nent++];
+}
+
+void romb_probe(struct romb *b, uint32_t off)
+{
+    b->probe = off, b->probe_len = piece_len(b, off);
 }
 
 static int by_op(const void *a, const void *b)
@@ -54,7 +84,7 @@ static int by_op(const void *a, const void *b)
 
 void *romb_finish(const struct romb *b, size_t *size)
 {
-    size_t tab = sizeof(struct pvl_rom_header);
+    size_t tab = ALIGN8(sizeof(struct pvl_rom_header));
     size_t code = ALIGN16(tab + b->nent * sizeof(struct pvl_rom_entry));
     size_t total = ALIGN16(code + b->ncode);
     uint8_t *img = calloc(1, total);
@@ -67,7 +97,9 @@ void *romb_finish(const struct romb *b, size_t *size)
         .magic = PVL_ROM_MAGIC, .format_major = PVL_FORMAT_MAJOR,
         .format_minor = PVL_FORMAT_MINOR, .iface_major = b->major,
         .iface_minor = b->minor, .size = (uint32_t)total,
-        .table_off = (uint32_t)tab, .table_count = (uint32_t)b->nent};
+        .table_off = (uint32_t)tab, .table_count = (uint32_t)b->nent,
+        .probe_off = b->probe_len ? b->probe + (uint32_t)code : 0,
+        .probe_len = b->probe_len};
     memcpy(h->iface, b->iface, sizeof h->iface);
     memcpy(t, b->ent, b->nent * sizeof *t);
     qsort(t, b->nent, sizeof *t, by_op);

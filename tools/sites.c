@@ -1,8 +1,9 @@
 /*
  * A binary's site table: section pvlink_sites, located and checked, and
  * each record resolved (its self-relative offsets turned into virtual
- * addresses) and validated the way the linker validates it, so that a
- * record the linker would refuse is reported here with the reason.
+ * addresses) and validated by the linker's own record check
+ * (pvl_site_check, over the image as the linker would see it), so that a
+ * record the linker would refuse is reported here in its words.
  */
 #include <elf.h>
 #include <stdlib.h>
@@ -49,11 +50,11 @@ static int locate(struct pvt_table *t, const struct pvt_elf *e,
                         (unsigned long long)s->flags);
     if (s->size % REC)
         return pvt_fail(err, "section pvlink_sites: size 0x%llx is not a "
-                             "multiple of the 24-byte site record",
-                        (unsigned long long)s->size);
-    if (s->addr % 4)
+                             "multiple of the %zu-byte site record of format %d",
+                        (unsigned long long)s->size, REC, PVL_FORMAT_MAJOR);
+    if (s->addr % 8)
         return pvt_fail(err, "section pvlink_sites: address 0x%llx is not "
-                             "4-aligned", (unsigned long long)s->addr);
+                             "8-aligned", (unsigned long long)s->addr);
     if (s->size && check_placement(s, e, err) < 0)
         return -1;
     t->sec = s;
@@ -66,62 +67,48 @@ static uint64_t rel(uint64_t field, int32_t off)
     return field + (uint64_t)(int64_t)off;
 }
 
-static char *check_desc(const struct pvt_elf *e, const struct pvt_site *s)
+void pvt_link_init(struct pvl_link *l, const struct pvt_elf *e, const struct pvt_table *t,
+                   const struct pvl_iface *iface)
 {
-    const uint8_t *d = pvt_elf_bytes(e, s->desc, sizeof(struct pvl_iface_desc));
+    uintptr_t lo = (uintptr_t)e->image;
 
-    if (s->desc % 4)
-        return pvt_xasprintf("interface descriptor at 0x%llx is not 4-aligned",
-                             (unsigned long long)s->desc);
-    if (!d)
-        return pvt_xasprintf("interface descriptor at 0x%llx is outside the "
-                             "loadable segments", (unsigned long long)s->desc);
-    if (d[PVL_IFACE_NAME_MAX - 1] != 0)
-        return pvt_xasprintf("interface descriptor at 0x%llx: name is not "
-                             "NUL-terminated", (unsigned long long)s->desc);
-    return NULL;
+    *l = (struct pvl_link){
+        .sites = t->nsites ? (const struct pvl_site *)(e->image + (t->sec->addr - e->lo)) : NULL,
+        .nsites = t->nsites,
+        .lo = lo,
+        .hi = lo + (uintptr_t)(e->hi - e->lo),
+        .exec = e->exec,
+        .nexec = e->nexec,
+        .bias = (int64_t)(e->lo - (uint64_t)lo),
+        .iface = iface,
+    };
 }
 
-static char *check_call(const struct pvt_elf *e, const struct pvt_site *s)
+/* An interface no descriptor can name (longer than a name field): the
+ * record check then stops at what does not depend on the interface. */
+static const struct pvl_iface records_only = {"(records only: no interface is this one)",
+                                              0, 0, 0, NULL};
+
+/* What makes a record unusable, in the linker's words, or NULL. */
+static char *validate(const struct pvt_elf *e, const struct pvt_table *t, struct pvt_site *s)
 {
-    if (!(s->flags & PVL_SITE_NATIVE_CALL))
+    struct pvl_link l;
+    struct pvl_site_info si;
+    struct pvl_diag d;
+    char msg[300];
+
+    pvt_link_init(&l, e, t, &records_only);
+    pvl_result r = pvl_site_check(&l, s->index, &si, &d);
+    if (r == PVL_OK || r == PVL_E_ENV) {
+        s->bytes = e->image + (s->addr - e->lo);
+        s->orig_bytes = e->image + (s->orig - e->lo);
         return NULL;
-    if (s->room < PVL_CALL_LEN)
-        return pvt_xasprintf("native-call site has room %u, less than the "
-                             "5-byte call", s->room);
-    if (!pvt_elf_bytes(e, s->target, 1))
-        return pvt_xasprintf("native call target 0x%llx is outside the "
-                             "loadable segments", (unsigned long long)s->target);
-    return NULL;
+    }
+    pvt_diag_text(msg, sizeof msg, &d);
+    return pvt_xstrdup(msg);
 }
 
-/* What makes a record unusable, in the order the linker checks it. */
-static char *validate(const struct pvt_elf *e, struct pvt_site *s)
-{
-    char *m;
-
-    if (s->room == 0 || s->room > PVL_ROOM_MAX)
-        return pvt_xasprintf("room %u is 0 or larger than %d", s->room,
-                             PVL_ROOM_MAX);
-    if (!(s->bytes = pvt_elf_bytes(e, s->addr, s->room)))
-        return pvt_xasprintf("site address 0x%llx (room %u) is outside the "
-                             "loadable segments", (unsigned long long)s->addr,
-                             s->room);
-    if (!(s->orig_bytes = pvt_elf_bytes(e, s->orig, s->room)))
-        return pvt_xasprintf("original copy at 0x%llx (%u bytes) is outside "
-                             "the loadable segments",
-                             (unsigned long long)s->orig, s->room);
-    if ((m = check_desc(e, s)))
-        return m;
-    if (s->flags & ~PVL_SITE_FLAGS_VALID)
-        return pvt_xasprintf("unknown flags 0x%x", s->flags);
-    if (s->clobbers & ~PVL_CLB_VALID)
-        return pvt_xasprintf("clobber mask 0x%x names RSP or an unknown "
-                             "register", s->clobbers);
-    return check_call(e, s);
-}
-
-static void read_record(struct pvt_site *s, const struct pvt_elf *e,
+static void read_record(struct pvt_site *s, const struct pvt_elf *e, const struct pvt_table *t,
                         uint64_t rec, uint32_t index)
 {
     struct pvl_site r;
@@ -135,9 +122,7 @@ static void read_record(struct pvt_site *s, const struct pvt_elf *e,
         .desc = rel(rec + offsetof(struct pvl_site, iface), r.iface),
         .clobbers = r.clobbers, .op = r.op, .room = r.room,
         .flags = r.flags};
-    s->err = validate(e, s);
-    if (s->err)
-        s->bytes = s->orig_bytes = NULL;
+    s->err = validate(e, t, s);
 }
 
 /* ------------------------------------------------------------------------
@@ -176,9 +161,10 @@ static size_t collect_descs(const struct pvt_table *t, const struct pvt_elf *e,
         struct pvl_iface_desc d;
         if (s->err)
             continue;
-        memcpy(&d, pvt_elf_bytes(e, s->desc, sizeof d), sizeof d);
-        refs[n].d = (struct pvl_iface_desc){.major = d.major, .minor = d.minor,
-                                            .nops = d.nops};
+        memcpy(&d, e->image + (s->desc - e->lo), sizeof d); /* checked: in the object */
+        refs[n].d = (struct pvl_iface_desc){.magic = d.magic, .format_major = d.format_major,
+                                            .format_minor = d.format_minor, .major = d.major,
+                                            .minor = d.minor, .nops = d.nops};
         memcpy(refs[n].d.name, d.name, strlen(d.name)); /* NUL-terminated */
         refs[n++].site = i;
     }
@@ -237,7 +223,7 @@ int pvt_table_read(struct pvt_table *t, const struct pvt_elf *e,
     t->nsites = t->sec->size / REC;
     t->sites = pvt_xcalloc(t->nsites, sizeof *t->sites);
     for (size_t i = 0; i < t->nsites; i++) {
-        read_record(&t->sites[i], e, t->sec->addr + i * REC, (uint32_t)i);
+        read_record(&t->sites[i], e, t, t->sec->addr + i * REC, (uint32_t)i);
         t->ninvalid += t->sites[i].err != NULL;
     }
     intern_ifaces(t, e);

@@ -1,6 +1,7 @@
 /*
  * Small helpers of the pvlink command: errors, memory, reading files,
- * numbers, and the names of registers, flags and actions.
+ * numbers, and the names of site flags (state and action names are the
+ * core's: pvl_state_name, pvl_mask_format, pvl_action_name).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -131,16 +132,6 @@ int pvt_parse_u64(const char *s, uint64_t *v)
     return 0;
 }
 
-static const char *const reg_names[PVL_NREGS] = {
-    "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8",
-    "r9",  "r10", "r11", "r12", "r13", "r14", "r15", "flags",
-};
-
-const char *pvt_reg_name(unsigned reg)
-{
-    return reg < PVL_NREGS ? reg_names[reg] : "?";
-}
-
 /* Append (s) to buf at *len, keeping it NUL-terminated. */
 static void append(char *buf, size_t n, size_t *len, const char *s)
 {
@@ -179,11 +170,6 @@ static void bit_names(char *buf, size_t n, uint32_t mask,
     }
 }
 
-void pvt_clobbers(char *buf, size_t n, uint32_t mask)
-{
-    bit_names(buf, n, mask, reg_names, PVL_NREGS);
-}
-
 void pvt_site_flags(char *buf, size_t n, unsigned flags)
 {
     static const char *const names[] = {"must-patch", "native-call"};
@@ -193,16 +179,10 @@ void pvt_site_flags(char *buf, size_t n, unsigned flags)
 
 const char *pvt_action_name(int action)
 {
-    static const char *const names[PVL_NACTIONS] = {
-        [PVL_ACT_NATIVE] = "native",
-        [PVL_ACT_INLINE] = "inline",
-        [PVL_ACT_CALL] = "call",
-        [PVL_ACT_NOP] = "nop",
-    };
     static char other[24];
 
-    if (action >= 0 && action < PVL_NACTIONS)
-        return names[action];
+    if (pvl_action_name(action))
+        return pvl_action_name(action);
     snprintf(other, sizeof other, "action%d", action);
     return other;
 }

@@ -17,13 +17,18 @@
 #define PVK_IFACE_MAJOR 1
 #define PVK_IFACE_MINOR 0
 
-#define PVK_CLB_SAVE (PVL_CLB(FLAGS))
-#define PVK_CLB_SAVE_RAX (PVL_CLB(RAX) | PVL_CLB(FLAGS))
-#define PVK_CLB_TSC (PVL_CLB(RAX) | PVL_CLB(RDX) | PVL_CLB(FLAGS))
+/*
+ * What kernel sites allow.  The kernel is built without a red zone, so
+ * every site may write below RSP (STACK); it never allows vector, x87,
+ * mask or MXCSR state, which may hold a user program's values: its "C"
+ * operations allow the integer part of the C set only.
+ */
+#define PVK_CLB_SAVE (PVL_CLB(FLAGS) | PVL_CLB(STACK))
+#define PVK_CLB_SAVE_RAX (PVL_CLB(RAX) | PVK_CLB_SAVE)
+#define PVK_CLB_TSC (PVL_CLB(RAX) | PVL_CLB(RDX) | PVK_CLB_SAVE)
 #define PVK_CLB_CPUID                                                        \
-    (PVL_CLB(RAX) | PVL_CLB(RBX) | PVL_CLB(RCX) | PVL_CLB(RDX) |             \
-     PVL_CLB(FLAGS))
-#define PVK_CLB_C PVL_CLB_C
+    (PVL_CLB(RAX) | PVL_CLB(RBX) | PVL_CLB(RCX) | PVL_CLB(RDX) | PVK_CLB_SAVE)
+#define PVK_CLB_C PVL_CLB_C_INT
 
 #define PVK_R PVL_OP_RESULT
 #define PVK_NC (PVL_OP_NATIVE_CALL)

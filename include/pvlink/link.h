@@ -4,7 +4,9 @@
  *
  * Freestanding: no allocation, no libc.  Every buffer is the caller's.
  * Errors are pvl_result codes; pvl_strerror() gives the message and a
- * struct pvl_diag says where (which field, which entry or site).
+ * struct pvl_diag says where (which field, which entry or site, which
+ * instruction and state bit).  The state and action names are here too, in
+ * one table for every component.
  *
  * Self-contained: <stdint.h>, <stddef.h> and the ABI header only.
  */
@@ -34,34 +36,47 @@ PVL_BEGIN_DECLS
  X(E_ROM_OP,         "ROM entry names an unknown operation")                 \
  X(E_ROM_ORDER,      "ROM entries are not in increasing operation order")   \
  X(E_ROM_ACTION,     "ROM entry has an unknown action")                      \
- X(E_ROM_TEMPLATE,   "ROM template is out of bounds")                        \
- X(E_ROM_CALL,       "ROM call entry is out of bounds")                      \
- X(E_ROM_CLOBBERS,   "clobber mask names RSP or an unknown register")        \
+ X(E_ROM_TEMPLATE,   "ROM template is out of bounds, longer than PVL_ROOM_MAX, or over the header or the table") \
+ X(E_ROM_CALL,       "ROM call entry is empty, out of bounds, over the header, the table or a template, or longer than PVL_CALL_MAX") \
+ X(E_ROM_OVERLAP,    "ROM call entry starts inside an instruction of another call entry") \
+ X(E_ROM_PROBE,      "ROM probe is out of bounds, over the header, the table or a template, or longer than PVL_CALL_MAX") \
+ X(E_ROM_CLOBBERS,   "clobber mask names RSP or a reserved bit")             \
+ X(E_ROM_UNALLOWED,  "entry declares changes its operation's sites do not allow") \
  X(E_ROM_MISSING,    "ROM entry lacks the template or call its action needs") \
- X(E_TMPL_DECODE,    "template holds an instruction pvlink cannot decode")   \
- X(E_TMPL_BRANCH,    "template branches outside itself")                     \
- X(E_TMPL_RET,       "template returns")                                     \
- X(E_TMPL_INDIRECT,  "template has an indirect, far or system branch")       \
- X(E_TMPL_RIPREL,    "template uses RIP-relative addressing")                \
- X(E_TMPL_STACK,     "template moves the stack pointer other than by balanced push and pop") \
+ X(E_ROM_REQUIRED,   "ROM entry requires native, which is no change")        \
+ X(E_TMPL_DECODE,    "instruction pvlink cannot decode")                     \
+ X(E_TMPL_BRANCH,    "branch lands outside the code or inside an instruction") \
+ X(E_TMPL_RET,       "return-like instruction")                              \
+ X(E_TMPL_INDIRECT,  "indirect, far or system transfer, or trap")            \
+ X(E_TMPL_RIPREL,    "RIP-relative addressing in a template")                \
+ X(E_TMPL_STACK,     "stack pointer used other than by balanced push and pop, or a write to the frame around the site") \
  X(E_INSN_UNMODELLED, "instruction whose effects pvlink does not model")   \
  X(E_INSN_STATE,     "instruction changes state outside the clobber model (segments, shadow stack, bounds)") \
+ X(E_EFFECT,         "code writes state its entry does not declare")         \
+ X(E_CALL_END,       "call entry does not end in a return or a tail jump")   \
+ X(E_CALL_STACK,     "call entry returns with the stack pointer moved, or writes above its frame") \
+ X(E_CALL_COMPLEX,   "call entry has more branches than pvlink follows")     \
+ X(E_CALL_NOSTACK,   "call entry does not declare stack (the call that reaches it pushes its return address)") \
  X(E_SITE_TABLE,     "site table is misaligned or outside the object")       \
  X(E_SITE_BOUNDS,    "site lies outside the object")                         \
+ X(E_SITE_EXEC,      "site room is not inside the object's executable code") \
  X(E_SITE_ROOM,      "site room is 0 or larger than PVL_ROOM_MAX")           \
  X(E_SITE_FLAGS,     "site has unknown flags")                               \
+ X(E_SITE_RESERVED,  "site record's reserved field is not zero")            \
  X(E_SITE_IFACE,     "site interface descriptor is invalid")                 \
+ X(E_SITE_FORMAT,    "site was built for another pvlink format major version") \
  X(E_SITE_VERSION,   "site was compiled for another interface major version") \
  X(E_SITE_OP,        "unknown operation")                                    \
- X(E_SITE_CLOBBERS,  "site clobber mask names RSP or an unknown register")   \
+ X(E_SITE_CLOBBERS,  "site clobber mask names RSP or a reserved bit")        \
  X(E_SITE_TARGET,    "native call target is outside the object")             \
  X(E_SITE_OVERLAP,   "sites overlap")                                        \
  X(E_SITE_ALIAS,     "a site's room covers site records, original copies or descriptors") \
  X(E_ROOM,           "template longer than the site")                        \
- X(E_CLOBBER,        "replacement clobbers a register the site does not allow") \
+ X(E_CLOBBER,        "replacement changes state the site does not allow")    \
  X(E_CALL_ROOM,      "site too small for a call")                            \
  X(E_CALL_RANGE,     "call target out of rel32 range")                       \
  X(E_MUST_PATCH,     "must-patch site would stay native")                    \
+ X(E_REQUIRED,       "the environment requires its action for this operation, and the site would not take it") \
  X(E_NO_TEMPLATE,    "inline chosen but the environment has no template")    \
  X(E_NO_CALL,        "call chosen but the environment has no call entry")    \
  X(E_NOP_RESULT,     "NOPs chosen for an operation that returns a value")    \
@@ -80,21 +95,77 @@ typedef enum pvl_result { PVL_RESULTS(PVL_RESULT_ENUM_) PVL_NRESULTS } pvl_resul
 /* The message for (r); never NULL. */
 const char *pvl_strerror(pvl_result r);
 
-/* Where an error was found: a field name, and an index (a ROM table entry
- * or a site number) or PVL_NOINDEX. */
+/* ------------------------------------------------------------------------
+ * Names: the one table of state and action names every component uses.
+ */
+
+/* "rax".."r15", "flags", "x87", "kmask", "mxcsr", "stack", "xmm0".."xmm31"
+ * for the bits of enum pvl_reg; NULL for a reserved bit or past 63. */
+const char *pvl_state_name(unsigned bit);
+
+/* "native", "inline", "call", "nop"; NULL for anything else. */
+const char *pvl_action_name(int action);
+
+/* Look an action up by name; returns it or -1. */
+int pvl_action_find(const char *name);
+
+/*
+ * The names of the bits of (mask), separated by (sep) (", ", " ", ","), a
+ * run of three or more vector registers as "xmm0-xmm15", reserved bits as
+ * "bitN", and "-" for an empty mask.  Always NUL-terminated when n > 0;
+ * returns the length it wanted to write.
+ */
+size_t pvl_mask_format(uint64_t mask, const char *sep, char *buf, size_t n);
+
+/* ------------------------------------------------------------------------
+ * Diagnostics: where an error was found.
+ */
+
 #define PVL_NOINDEX 0xffffffffu
+#define PVL_NOSTATE 0xff
+
+/* How pvl_diag_format shows a diagnostic's values. */
+enum pvl_diag_kind {
+    PVL_DIAG_VALUE,    /* "(0x<value>)", omitted when 0 */
+    PVL_DIAG_EXPECTED, /* "(found <value>, expected <expected>)" */
+    PVL_DIAG_CHECKSUM, /* "(stored 0x<value>, computed 0x<expected>)" */
+    PVL_DIAG_INSN,     /* "+<off>: <instruction> <what it does wrong>" */
+    PVL_DIAG_LIMIT,    /* "(found <value>, at most <expected>)" */
+    PVL_DIAG_MASK,     /* "(<value's state names>; allowed: <expected's>)" */
+};
+
+/*
+ * A field name, and an index (a ROM table entry or a site number) or
+ * PVL_NOINDEX; for PVL_DIAG_INSN, the instruction at byte (off) of the
+ * code (its bytes, and its name where the core knows it: the return-like
+ * instructions), the state bit it writes (or PVL_NOSTATE), and for a
+ * branch its target offset in (value).
+ */
 struct pvl_diag {
     pvl_result code;
     uint32_t index;
     const char *field;
-    uint64_t value; /* the offending value, where there is one */
+    uint64_t value;    /* the offending value, where there is one */
+    uint64_t expected; /* what was expected (or computed) */
+    uint32_t off;
+    uint8_t kind;      /* enum pvl_diag_kind */
+    uint8_t state;
+    uint8_t insn_len;
+    uint8_t insn[15];
+    const char *name;
 };
 
 /*
- * Write "field [index]: message (value)" for (d) into (buf, n), always
- * NUL-terminated when n > 0.  Returns the length it wanted to write.
+ * Write the diagnostic into (buf, n), always NUL-terminated when n > 0:
+ *   "field[index]: message (value)"
+ *   "entry.template[3] +4: 31 c9 writes rcx, which the entry does not declare"
+ * pvl_diag_format_insn shows the instruction as (insn_text) instead of its
+ * bytes (the pvlink command passes a disassembly).  Return the length they
+ * wanted to write.
  */
 size_t pvl_diag_format(const struct pvl_diag *d, char *buf, size_t n);
+size_t pvl_diag_format_insn(const struct pvl_diag *d, const char *insn_text,
+                            char *buf, size_t n);
 
 /* ------------------------------------------------------------------------
  * Interfaces and environments
@@ -106,7 +177,7 @@ struct pvl_op_info {
     uint8_t room;          /* default room of its sites */
     uint8_t props;         /* PVL_OP_RESULT, PVL_OP_NATIVE_CALL */
     uint8_t native_len;    /* bytes in (native); 0 for a native call */
-    uint32_t clobbers;     /* what its sites allow any action to change */
+    uint64_t clobbers;     /* what its sites allow any action to change */
     const uint8_t *native; /* expected native code, or NULL if unknown */
 };
 
@@ -126,23 +197,26 @@ int pvl_iface_find(const struct pvl_iface *iface, const char *name);
 
 /* What an environment offers for one operation. */
 struct pvl_impl {
-    uint8_t action;         /* enum pvl_action */
-    uint8_t tmpl_len;       /* 0: no template */
-    uint32_t tmpl_clobbers;
-    uint32_t call_clobbers;
-    const uint8_t *tmpl;    /* template bytes */
-    uint64_t call;          /* run-time address of the call entry, 0: none */
+    uint8_t action;          /* enum pvl_action */
+    uint8_t tmpl_len;        /* 0: no template */
+    uint8_t flags;           /* PVL_ENT_REQUIRED */
+    uint64_t tmpl_clobbers;  /* declared, and checked against the bytes */
+    uint64_t call_clobbers;
+    const uint8_t *tmpl;     /* template bytes */
+    uint64_t call;           /* run-time address of the call entry, 0: none */
 };
 
 /*
- * An environment: an interface name and version and one pvl_impl per
- * operation (operations at or past nimpl stay native).
+ * An environment: an interface name and version, one pvl_impl per
+ * operation (operations at or past nimpl stay native), and the run-time
+ * address of its probe (0: none), which the linker never calls.
  */
 struct pvl_env {
     const char *name;
     uint16_t major, minor;
     uint32_t nimpl;
     const struct pvl_impl *impl;
+    uint64_t probe;
 };
 
 /* FNV-1a (32-bit) of (size) bytes of a ROM image, checksum field as 0. */
@@ -157,29 +231,89 @@ pvl_result pvl_rom_seal(void *img, size_t len);
  * Validate the ROM image (img, len) for interface (iface) and describe it
  * in (env), using (impl) as storage for iface->nops entries.  (load_addr)
  * is the address the image's byte 0 has when its code runs; call entries
- * become load_addr + call_off.  Returns PVL_OK, or the first problem with
- * (diag) naming the field; (env) and (impl) are then unspecified.
- * Refuses: short image, bad magic, other format major, size beyond (len),
- * bad checksum, non-zero reserved fields, other interface or major
- * version, table or template or call entry out of bounds, unknown
- * operation (unless the ROM is for a newer minor version, whose extra
- * operations are ignored), entries not sorted by operation (or duplicated), unknown action, bad clobber
- * masks, an action without what it needs, NOPs for an operation with a
- * result, and templates that fail pvl_tmpl_check().
+ * become load_addr + call_off, the probe load_addr + probe_off.  Returns
+ * PVL_OK, or the first problem with (diag) naming the field; (env) and
+ * (impl) are then unspecified.
+ * Refuses: short image, bad magic, another format major (naming both), size
+ * beyond (len), bad checksum (stored and computed), non-zero reserved fields
+ * or unknown flags (in images of this minor or older), other interface or
+ * major version, a table out of bounds or of more than PVL_ROM_TABLE_MAX
+ * entries, unknown operation (unless the ROM is for a newer minor version,
+ * whose extra operations are ignored), entries not sorted by operation (or
+ * duplicated), and any entry or probe pvl_impl_check() refuses, or whose
+ * code overlaps the header, the table or a template, or starts inside an
+ * instruction of another call entry.
  */
 pvl_result pvl_rom_load(const void *img, size_t len, uint64_t load_addr,
                         const struct pvl_iface *iface, struct pvl_impl *impl,
                         struct pvl_env *env, struct pvl_diag *diag);
 
-/*
- * Check that (len) bytes at (t) are safe to copy into a site: every
- * instruction decodes, relative branches stay inside the template (a branch
- * to its end is allowed), and there is no return, indirect, far or system
- * branch and no RIP-relative operand; RSP changes only through pushes and
- * pops that balance, in a template without branches.  (diag->value) is the
- * byte offset of the offending instruction.
+/* ------------------------------------------------------------------------
+ * Checking code: what a replacement writes, derived from its bytes.
  */
-pvl_result pvl_tmpl_check(const uint8_t *t, size_t len, struct pvl_diag *diag);
+
+/*
+ * Check that (len) bytes at (t) are safe to copy into a site and write
+ * nothing outside (declared): every instruction decodes and is modelled,
+ * relative branches land on an instruction start inside the template (or
+ * at its end), there is no return-like instruction, indirect, far or
+ * system transfer, trap or RIP-relative operand; RSP changes only through
+ * pushes and pops that balance, in a template without branches, and
+ * nothing is written to the frame of the code around the site.  What the
+ * template writes is the union over its instructions (in *writes, if not
+ * NULL).  Refuses a template longer than PVL_ROOM_MAX.  (diag) names the
+ * instruction (PVL_DIAG_INSN).
+ */
+pvl_result pvl_tmpl_check(const uint8_t *t, size_t len, uint64_t declared,
+                          uint64_t *writes, struct pvl_diag *diag);
+
+/*
+ * Code reached by a call: a ROM's call entry or probe (len bytes, all of
+ * them instructions), or a provider's function (open: its extent is
+ * unknown, (len) bytes from (code) may be read; only the code reachable
+ * from its start is examined).  (entry_at), if not NULL, says whether code
+ * offset (off) (relative to (code), may be negative) is the start of a
+ * call entry, and what that one declares: branches and calls may go there.
+ */
+struct pvl_callcode {
+    const uint8_t *code;
+    size_t len;
+    int open;
+    int (*entry_at)(void *ctx, int64_t off, uint64_t *declared);
+    void *ctx;
+    const char *field; /* in diagnostics; NULL: "entry.call" */
+};
+
+/*
+ * Check code reached by a call against (declared), following its control
+ * flow: every instruction decodes and is modelled; no return-like
+ * instruction but ret; relative branches land on instruction starts inside
+ * it or at a call entry's start; every path ends in ret or a tail jump,
+ * with RSP back where it was; indirect calls and jumps only through a
+ * RIP-relative pointer (any indirect call and a RIP-relative jump, in open
+ * code), whose target counts as a C function (PVL_CLB_C); calls and jumps
+ * to another entry count what that entry declares.  What it writes is the
+ * union over the reachable instructions, the entries it calls and STACK,
+ * less the general registers and flags that hold their entry value again
+ * at every exit (saved and restored through the stack); it must lie in
+ * (declared).  (*writes), if not NULL, gets it.
+ */
+pvl_result pvl_call_check(const struct pvl_callcode *c, uint64_t declared,
+                          uint64_t *writes, struct pvl_diag *diag);
+
+/*
+ * The one check of an implementation of operation (op): a ROM entry or a
+ * provider's entry.  The action is known and has what it needs (a
+ * template for inline, a call for call), NOPs are not chosen for an
+ * operation with a result, a required entry does not require native, the
+ * declared masks name no reserved bit or RSP and lie in what the
+ * operation's sites allow, the template passes pvl_tmpl_check(), and the
+ * call (m->call != 0, its code in (call)) passes pvl_call_check().  (Room
+ * is a property of each site: a template longer than a site's room is
+ * refused for that site, when linking.)  Fields are named "entry.<field>".
+ */
+pvl_result pvl_impl_check(const struct pvl_op_info *op, const struct pvl_impl *m,
+                          const struct pvl_callcode *call, struct pvl_diag *diag);
 
 /* ------------------------------------------------------------------------
  * Emitting instructions
@@ -205,7 +339,7 @@ struct pvl_site_info {
     uint16_t op;
     uint8_t room;
     uint8_t flags;
-    uint32_t clobbers;
+    uint64_t clobbers;
     uint64_t addr;      /* run-time address */
     uint8_t *local;     /* where its bytes are in this address space */
 };
@@ -226,6 +360,7 @@ struct pvl_refusal {
     uint32_t index;
     uint16_t op;
     uint8_t action; /* the action that was attempted */
+    uint8_t state;  /* E_CLOBBER: a state bit the site does not allow */
     pvl_result why;
 };
 
@@ -244,12 +379,19 @@ struct pvl_report {
 #define PVL_LINK_NO_CALLS 0x1u /* hardening: refuse calls into the ROM */
 #define PVL_LINK_DRY_RUN 0x2u  /* plan and report, write nothing */
 
+/* An address range [lo, hi) in this address space. */
+struct pvl_range {
+    uintptr_t lo, hi;
+};
+
 /*
  * A link request.  Sites are (nsites) records at (sites); every address
- * they refer to must lie in [lo, hi), the object as mapped here.  Run-time
- * addresses are local addresses plus (bias) (0 when linking the running
- * image).  (env) NULL means unlink: every site of (iface) back to its
- * original bytes.
+ * they refer to must lie in [lo, hi), the object as mapped here, and every
+ * room inside one of the (nexec) ranges at (exec): the object's executable
+ * code (a room anywhere else, in data or straddling the end of the text,
+ * is refused).  Run-time addresses are local addresses plus (bias) (0
+ * when linking the running image).  (env) NULL means unlink: every site of
+ * (iface) back to its original bytes.
  *
  * (scratch) is caller storage for (nsites) words, required with a
  * (policy): the linker asks the policy once per site and keeps the answer
@@ -261,6 +403,8 @@ struct pvl_link {
     const struct pvl_site *sites;
     size_t nsites;
     uintptr_t lo, hi;
+    const struct pvl_range *exec;
+    size_t nexec;
     int64_t bias;
     const struct pvl_iface *iface;
     const struct pvl_env *env;
@@ -275,16 +419,38 @@ struct pvl_link {
 };
 
 /*
+ * The one check of site record (i) of (l): room, bounds of the site, its
+ * copy and its descriptor, the room inside the executable ranges, the
+ * descriptor's magic and format, flags, reserved field, clobber mask,
+ * native call target, interface major version and operation.  Fills (si)
+ * (whenever the record can be read) and (diag) ("site.<field>", index i).
+ * Returns PVL_OK, PVL_E_ENV for a sound record of another interface, or
+ * the problem.
+ */
+pvl_result pvl_site_check(const struct pvl_link *l, size_t i,
+                          struct pvl_site_info *si, struct pvl_diag *diag);
+
+/*
+ * The one check of a table as a whole (every record must pass
+ * pvl_site_check first): no two rooms overlap, and no room covers a site
+ * record, an original copy or a descriptor.  Returns PVL_OK,
+ * PVL_E_SITE_OVERLAP or PVL_E_SITE_ALIAS with (diag) naming a site.
+ */
+pvl_result pvl_table_check(const struct pvl_link *l, struct pvl_diag *diag);
+
+/*
  * Plan one site: the action and the (si->room) bytes it would get.
- * Returns PVL_OK with (*action, out) set, PVL_E_SITE_IFACE-class errors for
- * a bad record, or the reason the site cannot be linked; (si) is filled
- * whenever the record itself is sound.  Writes nothing to the site.
+ * Returns PVL_OK with (*action, out) set, a record error from
+ * pvl_site_check, or the reason the site cannot be linked; (si) is filled
+ * whenever the record itself can be read.  Writes nothing to the site.
  * Returns PVL_E_ENV for a site of another interface (not an error for
- * pvl_link, which leaves such sites alone).
+ * pvl_link, which leaves such sites alone).  (*state), if (state) is not
+ * NULL, gets a state bit the site does not allow for PVL_E_CLOBBER, and
+ * PVL_NOSTATE otherwise.
  */
 pvl_result pvl_plan_site(const struct pvl_link *l, size_t i,
                          struct pvl_site_info *si, int *action,
-                         uint8_t out[PVL_ROOM_MAX]);
+                         uint8_t out[PVL_ROOM_MAX], uint8_t *state);
 
 /*
  * Link every site of l->iface in the table: validate the table, plan

@@ -17,11 +17,16 @@
  * object under the name PVR_PROVIDER_SYMBOL (pvr_provider_open).  Either
  * way it is untrusted: magic, ABI, sizes, interface name and version,
  * every pointer (inside the shared object's segments, or inside mapped
- * memory for a table; calls inside executable code), every operation
- * name, action and clobber mask, and every template (pvl_tmpl_check, room
- * and clobbers against the interface) are checked, and the first problem
- * is reported with a message naming the provider, the operation and the
- * field.  Templates are copied; nothing in the descriptor is read after
+ * memory for a table; calls inside executable code) and every operation
+ * name are checked, and each operation's implementation by the linker's
+ * own check (pvl_impl_check): action, declared masks within what the
+ * operation allows, and the template's bytes and the function's code
+ * (followed from its start) decoded, what they write derived and compared
+ * with what they declare.  A function's effect includes STACK (the call
+ * pushes its return address), and code it calls counts as a C function
+ * (PVL_CLB_C).  The first problem is reported with a message naming the
+ * provider, the operation and, in the linker's words, the field and the
+ * instruction.  Templates are copied; nothing in the descriptor is read after
  * validation.  Loading a shared object runs its constructors: validation
  * protects against malformed or mismatched providers, not malicious ones.
  *
@@ -152,7 +157,7 @@ size_t pvr_object_count(void);
 
 /* "PVRP" in memory order. */
 #define PVR_PROVIDER_MAGIC 0x50525650u
-#define PVR_PROVIDER_ABI 1
+#define PVR_PROVIDER_ABI 2 /* 2: 64-bit masks (pvlink format 2) */
 /* The symbol a provider shared object exports: a struct pvr_provider_desc. */
 #define PVR_PROVIDER_SYMBOL "pvr_provider_v1"
 /* Limits a descriptor must respect. */
@@ -174,9 +179,9 @@ struct pvr_op_impl {
     uint8_t action;
     uint8_t tmpl_len;
     uint16_t reserved;
-    uint32_t tmpl_clobbers;
-    uint32_t call_clobbers;
     uint32_t reserved2;
+    uint64_t tmpl_clobbers;
+    uint64_t call_clobbers;
     const uint8_t *tmpl;
     pvr_fn call;
 };
@@ -203,7 +208,7 @@ struct pvr_provider_desc {
     const struct pvr_op_impl *impl;
 };
 
-PVL_STATIC_ASSERT(sizeof(struct pvr_op_impl) == 40, "pvr_op_impl layout");
+PVL_STATIC_ASSERT(sizeof(struct pvr_op_impl) == 48, "pvr_op_impl layout");
 PVL_STATIC_ASSERT(sizeof(struct pvr_provider_desc) == 64, "pvr_provider_desc layout");
 
 /* Initializers for providers written in C or C++ (every field given, in

@@ -63,14 +63,15 @@
     "773:\n\t" native "\n\t" PVL_SITE_COPY_PAD_                              \
     ".popsection\n\t"                                                        \
     ".pushsection pvlink_sites, \"a\"\n\t"                                   \
-    ".balign 4\n\t"                                                          \
+    ".balign 8\n\t"                                                          \
     ".long 771b - .\n\t"                                                     \
     ".long 773b - .\n\t"                                                     \
     ".long " tgt "\n\t"                                                      \
     ".long %c[pvl_desc] - .\n\t"                                             \
-    ".long %c[pvl_clb]\n\t"                                                  \
+    ".long %c[pvl_clb_lo], %c[pvl_clb_hi]\n\t"                               \
     ".short %c[pvl_op]\n\t"                                                  \
     ".byte %c[pvl_room], %c[pvl_flags]\n\t"                                  \
+    ".long 0\n\t"                                                            \
     ".popsection\n"
 
 /* A site whose native code is the instruction text (native). */
@@ -87,17 +88,22 @@
 /*
  * The input operands every site needs: the interface descriptor (an
  * object in section pvlink_iface, static or hidden), the operation number,
- * the room, the clobber mask and the flags; all compile-time constants.
+ * the room, the clobber mask (64 bits, emitted as two 32-bit halves) and
+ * the flags; all compile-time constants.
  */
 #define PVL_SITE_IN(desc, op, room, clobbers, flags)                         \
     [pvl_desc] "i"(desc), [pvl_op] "i"(op), [pvl_room] "i"(room),            \
-    [pvl_clb] "i"(clobbers), [pvl_flags] "i"(flags)
+    [pvl_clb_lo] "i"((unsigned)((clobbers) & 0xffffffffu)),                  \
+    [pvl_clb_hi] "i"((unsigned)((uint64_t)(clobbers) >> 32)),                \
+    [pvl_flags] "i"(flags)
 
 /* Define an interface descriptor; one per interface per object is enough,
  * duplicates are harmless (the linker compares names). */
 #define PVL_IFACE_DESC(sym, name, major, minor, nops)                        \
     __attribute__((weak, visibility("hidden"), used,                         \
                    section("pvlink_iface"), aligned(4)))                     \
-    PVL_CONST_OBJ struct pvl_iface_desc sym = {name, major, minor, nops}
+    PVL_CONST_OBJ struct pvl_iface_desc sym = {PVL_DESC_MAGIC, PVL_FORMAT_MAJOR, \
+                                               PVL_FORMAT_MINOR, name, major,   \
+                                               minor, nops}
 
 #endif /* PVLINK_SITE_H */

@@ -3,7 +3,8 @@
  * image, a site table with the object it points into, and templates.
  *
  * Input layout: u32 split | ROM image (split bytes) | object.
- * The object starts with a u16 record count; records follow at offset 16;
+ * The object starts with a u16 record count, then the executable range
+ * (u16 start and end offsets at 4 and 6); records follow at offset 16;
  * every byte after that is text, copies and descriptors as the records
  * say.  The object is linked (really written, in a buffer of exactly its
  * size, so ASan sees any write outside) against the ROM if it loads, and
@@ -25,7 +26,7 @@ static void link_object(const uint8_t *obj, size_t n, const struct pvl_env *env,
                         const struct pvl_iface *iface)
 {
     uint8_t *mem;
-    uint16_t count;
+    uint16_t count, xlo, xhi;
     uint32_t scratch[256];
     struct pvl_refusal ref[4];
     struct pvl_report rep = {.refused = ref, .refused_cap = 4};
@@ -35,9 +36,12 @@ static void link_object(const uint8_t *obj, size_t n, const struct pvl_env *env,
     mem = aligned_alloc(8, (n + 7) & ~(size_t)7);
     memcpy(mem, obj, n);
     memcpy(&count, mem, 2);
+    memcpy(&xlo, mem + 4, 2), memcpy(&xhi, mem + 6, 2);
     count %= 256;
+    struct pvl_range exec = {(uintptr_t)mem + xlo % n, (uintptr_t)mem + xhi % (n + 1)};
     struct pvl_link l = {.sites = (const struct pvl_site *)(mem + 16), .nsites = count,
                          .lo = (uintptr_t)mem, .hi = (uintptr_t)mem + n,
+                         .exec = &exec, .nexec = 1,
                          .bias = 0x400000 - (int64_t)(uintptr_t)mem, .iface = iface,
                          .env = env, .report = &rep, .scratch = (mem[2] & 1) ? scratch : NULL};
     pvl_link(&l);
@@ -62,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const struct pvl_iface *ifaces[] = {&pvl_kernel_iface};
     struct pvl_impl impl[PVK_NOPS];
     struct pvl_env env;
-    struct pvl_diag d;
+    struct pvl_diag d = {0};
     uint32_t split;
     char msg[200];
 
@@ -74,7 +78,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     uint8_t *rom = malloc(split ? split : 1);
     memcpy(rom, data, split);
-    pvl_tmpl_check(rom, split, &d);
+    pvl_tmpl_check(rom, split, 0, NULL, &d);
+    struct pvl_callcode cc = {rom, split, (int)(split & 1), NULL, NULL, NULL};
+    if (split)
+        pvl_call_check(&cc, PVL_CLB_C, NULL, &d);
+    pvl_diag_format(&d, msg, sizeof msg);
     decode_all(rom, split);
     for (size_t i = 0; i < sizeof ifaces / sizeof ifaces[0]; i++) {
         pvl_result r = pvl_rom_load(rom, split, 0x10000000, ifaces[i], impl, &env, &d);

@@ -50,7 +50,7 @@ static void build(struct romb *b, const char *kind)
         uint32_t c = romb_code(b, io_thunk, sizeof io_thunk);
         romb_op(b, PVK_OP_READ_TSC, PVL_ACT_INLINE, t, sizeof tsc_tmpl,
                 CLB_TSC, ROMB_NONE, 0);
-        romb_op(b, PVK_OP_IO_DELAY, PVL_ACT_CALL, 0, 0, 0, c, 0);
+        romb_op(b, PVK_OP_IO_DELAY, PVL_ACT_CALL, 0, 0, 0, c, PVL_CLB(STACK));
         return;
     }
     op_nop(b, PVK_OP_IO_DELAY);

@@ -156,7 +156,7 @@ fi
 if rom badsum; then
     boot "$MICROVM" selftest -device loader,file="$tmp/badsum.rom",addr=$ROM_ADDR,force-raw=on
     check rom_bad_checksum 1 \
-        "pvlink: ROM at $ROM_ADDR rejected: header\.checksum: ROM checksum mismatch \(0x[0-9a-f]+\)" \
+        "pvlink: ROM at $ROM_ADDR rejected: header\.checksum: ROM checksum mismatch \(stored 0x[0-9a-f]+, computed 0x[0-9a-f]+\)" \
         "$NATIVE" SUCCESS
 fi
 exit $failed

@@ -195,12 +195,17 @@ static const struct pvl_site *sites(size_t *n)
 static void link_request(struct pvl_link *l, struct pvl_report *rep,
                          struct pvl_diag *d)
 {
+    static struct pvl_range text; /* rooms only in .text, as the kernel says */
+    const Elf64_Shdr *t = section(".text");
     size_t n;
     const struct pvl_site *s = sites(&n);
 
+    if (t && t->sh_addr >= img_base && t->sh_addr + t->sh_size <= img_base + img_size)
+        text = (struct pvl_range){(uintptr_t)img + (t->sh_addr - img_base),
+                                  (uintptr_t)img + (t->sh_addr - img_base) + t->sh_size};
     *l = (struct pvl_link){
         .sites = s, .nsites = n, .lo = (uintptr_t)img,
-        .hi = (uintptr_t)img + img_size,
+        .hi = (uintptr_t)img + img_size, .exec = &text, .nexec = 1,
         .bias = (int64_t)(img_base - (uintptr_t)img),
         .iface = &pvl_kernel_iface, .env = NULL, .flags = PVL_LINK_DRY_RUN,
         .report = rep, .diag = d};
@@ -299,7 +304,7 @@ static void sites_valid(void)
         struct pvl_site_info si;
         uint8_t out[PVL_ROOM_MAX];
         int action;
-        if (pvl_plan_site(&l, i, &si, &action, out) != PVL_OK ||
+        if (pvl_plan_site(&l, i, &si, &action, out, NULL) != PVL_OK ||
             memcmp(out, si.local, si.room) != 0) {
             t_fail(__FILE__, __LINE__, "site %zu at %#lx (%s): native plan "
                    "differs from its bytes", i, (unsigned long)si.addr,

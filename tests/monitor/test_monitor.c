@@ -294,35 +294,35 @@ static void r_toff(uint8_t *i, size_t *n) { (void)n; HDR(i)->table_off = 0xfff0;
 static void r_tcount(uint8_t *i, size_t *n) { (void)n; HDR(i)->table_count = 1000; }
 static void r_op(uint8_t *i, size_t *n) { (void)n; ENT(i, 5)->op = 1; }
 static void r_action(uint8_t *i, size_t *n) { (void)n; ENT(i, 5)->action = 9; }
-static void r_ereserved(uint8_t *i, size_t *n) { (void)n; ENT(i, 5)->reserved = 1; }
+static void r_ereserved(uint8_t *i, size_t *n) { (void)n; ENT(i, 5)->reserved1 = 1; }
 static void r_tclb(uint8_t *i, size_t *n) { (void)n; ENT(i, 1)->tmpl_clobbers |= 1u << 4; }
 static void r_toff2(uint8_t *i, size_t *n) { ENT(i, 1)->tmpl_off = (uint32_t)*n; }
 static void r_coff(uint8_t *i, size_t *n) { ENT(i, 31)->call_off = (uint32_t)*n + 8; }
-static void r_missing(uint8_t *i, size_t *n) { (void)n; ENT(i, 31)->call_off = 0; }
-static void r_nopres(uint8_t *i, size_t *n) { (void)n; ENT(i, 32)->action = PVL_ACT_NOP; ENT(i, 32)->call_off = 0; }
+static void r_missing(uint8_t *i, size_t *n) { (void)n; ENT(i, 31)->call_off = 0; ENT(i, 31)->call_len = 0; }
+static void r_nopres(uint8_t *i, size_t *n) { (void)n; ENT(i, 32)->action = PVL_ACT_NOP; ENT(i, 32)->call_off = 0; ENT(i, 32)->call_len = 0; }
 static void r_tret(uint8_t *i, size_t *n) { (void)n; i[ENT(i, 1)->tmpl_off] = 0xc3; }
 
 static const struct bad_rom bad_roms[] = {
     {"truncated", r_short, 0, "header: ROM image is shorter than its header (0x14)"},
     {"magic", r_magic, 1, "header.magic: bad ROM magic (0x12345678)"},
-    {"format major", r_major, 1, "header.format_major: unsupported ROM format major version (0x9)"},
+    {"format major", r_major, 1, "header.format_major: unsupported ROM format major version (found 9, expected 2)"},
     {"size", r_size, 0, "header.size: ROM size field does not fit the image"},
     {"checksum", r_sum, 0, "header.checksum: ROM checksum mismatch"},
     {"flags", r_flags, 1, "header.flags: reserved ROM field is not zero (0x4)"},
     {"reserved", r_reserved, 1, "header.reserved: reserved ROM field is not zero"},
     {"interface", r_iface, 1, "header.iface: ROM is for another interface"},
-    {"interface major", r_imajor, 1, "header.iface_major: ROM interface major version differs (0x3)"},
+    {"interface major", r_imajor, 1, "header.iface_major: ROM interface major version differs (found 3, expected 1)"},
     {"table offset", r_toff, 1, "header.table_off: ROM table is out of bounds (0xfff0)"},
-    {"table count", r_tcount, 1, "header.table_off: ROM table is out of bounds"},
+    {"table count", r_tcount, 1, "header.table_count: ROM table is out of bounds (0x3e8)"},
     {"entry order", r_op, 1, "entry.op[5]: ROM entries are not in increasing operation order (0x1)"},
     {"entry action", r_action, 1, "entry.action[5]: ROM entry has an unknown action (0x9)"},
     {"entry reserved", r_ereserved, 1, "entry.reserved[5]: reserved ROM field is not zero (0x1)"},
-    {"template clobbers rsp", r_tclb, 1, "entry.clobbers[1]: clobber mask names RSP or an unknown register"},
+    {"template clobbers rsp", r_tclb, 1, "entry.tmpl_clobbers[1]: clobber mask names RSP or a reserved bit"},
     {"template offset", r_toff2, 1, "entry.tmpl_off[1]: ROM template is out of bounds"},
-    {"call offset", r_coff, 1, "entry.call_off[31]: ROM call entry is out of bounds"},
+    {"call offset", r_coff, 1, "entry.call_off[31]: ROM call entry is empty, out of bounds"},
     {"call missing", r_missing, 1, "entry.action[31]: ROM entry lacks the template or call its action needs (0x2)"},
     {"nop for clock_read", r_nopres, 1, "entry.action[32]: NOPs chosen for an operation that returns a value (0x3)"},
-    {"template returns", r_tret, 1, "entry.template[1]: template returns"},
+    {"template returns", r_tret, 1, "entry.template[1] +0: c3 is a return-like instruction (ret)"},
 };
 
 static void bad_roms_refused(void)
@@ -416,12 +416,18 @@ static int predict(uint32_t count[PVL_NACTIONS])
     for (int i = 0; i < eh->e_phnum; i++)
         if (ph[i].p_type == PT_LOAD)
             memcpy(img + ph[i].p_vaddr - base, file + ph[i].p_offset, ph[i].p_filesz);
+    struct pvl_range text = {0, 0}; /* rooms lie in .text, as the kernel says */
+    for (int i = 0; i < eh->e_shnum; i++)
+        if (!strcmp(names + sh[i].sh_name, ".text"))
+            text = (struct pvl_range){(uintptr_t)img + sh[i].sh_addr - base,
+                                      (uintptr_t)img + sh[i].sh_addr - base + sh[i].sh_size};
     for (int i = 0; i < eh->e_shnum; i++) {
         if (strcmp(names + sh[i].sh_name, "pvlink_sites"))
             continue;
         struct pvl_link l = {.sites = (const struct pvl_site *)(img + sh[i].sh_addr - base),
                              .nsites = sh[i].sh_size / sizeof(struct pvl_site),
                              .lo = (uintptr_t)img, .hi = (uintptr_t)img + (top - base),
+                             .exec = &text, .nexec = 1,
                              .bias = (int64_t)base - (int64_t)(uintptr_t)img,
                              .iface = &pvl_kernel_iface, .env = &envr,
                              .flags = PVL_LINK_DRY_RUN, .report = &rep};

@@ -47,6 +47,7 @@ static long rt_a_add(long a, long b) { return a + b + 1000; }
 static void rt_a_note(long v) { a_noted = -v; }
 
 #define SAVER (PVL_CLB(RAX) | PVL_CLB(FLAGS))
+#define STK PVL_CLB(STACK) /* a call's return address, below RSP */
 #define T_A_TWICE "\x48\x8d\x04\x7f"                         /* lea (%rdi,%rdi,2),%rax */
 #define T_A_MIX "\x48\x89\xf0\x48\x01\xf8\x48\x01\xf8"       /* rsi + rdi + rdi */
 #define T_B_ADD "\x48\x8d\x44\x37\x07"                       /* lea 7(%rdi,%rsi),%rax */
@@ -61,9 +62,9 @@ static const struct pvr_op_impl impl_a[] = {
 static const struct pvr_op_impl impl_b[] = {
     PVR_INLINE(add, T_B_ADD, PVL_CLB(RAX)),
     {.op = "twice", .action = PVL_ACT_CALL, .call = (pvr_fn)rt_b_twice,
-     .call_clobbers = PVL_CLB(RAX)},
+     .call_clobbers = PVL_CLB(RAX) | STK},
     {.op = "mix", .action = PVL_ACT_CALL, .call = (pvr_fn)rt_b_mix,
-     .call_clobbers = SAVER},
+     .call_clobbers = SAVER | STK},
 };
 const struct pvr_provider_desc rt_desc_a = PVR_PROVIDER_DESC("pvlink.rt", 1, 2, "rt-a", impl_a);
 const struct pvr_provider_desc rt_desc_b = PVR_PROVIDER_DESC("pvlink.rt", 1, 0, "rt-b", impl_b);

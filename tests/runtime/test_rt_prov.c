@@ -90,20 +90,36 @@ static void wrong_version(void)
     CHECK(!loaded("prov_version.so"));
 }
 
+/* Room belongs to each site: a template longer than the op's sites is
+ * refused for them when linking (as the linker does for a ROM), and
+ * nothing is written. */
 static void template_too_long(void)
 {
-    const char *path = rt_path("prov_long.so");
-    struct pvr_error e = refuse(path);
-    EXPECT_MSG(&e, PVL_E_ROOM, "provider \"%s\", op \"twice\": template is 9 bytes, "
-               "room is 5", path);
+    struct pvr_refusal ref[4];
+    struct pvr_report rep = {.refused = ref, .refused_cap = 4};
+    struct pvr_error e;
+    struct pvr_provider *p = pvr_provider_open(rt_path("prov_long.so"), &rt_iface, &e);
+
+    if (!p) {
+        t_fail(__FILE__, __LINE__, "%s", e.msg);
+        return;
+    }
+    CHECK_EQ(pvr_link(&rt_iface, p, NULL, &rep, &e), PVL_E_REFUSED);
+    CHECK(rep.nrefused >= 1);
+    CHECK_EQ(ref[0].r.why, PVL_E_ROOM);
+    CHECK_EQ(ref[0].r.op, rt_twice__OP);
+    CHECK_EQ(rep.nchanged, 0);
+    CHECK(strstr(e.msg, "template longer than the site") != NULL);
+    CHECK_EQ(pvr_provider_close(p, &e), PVL_OK);
 }
 
 static void clobbers_too_wide(void)
 {
     const char *path = rt_path("prov_clobbers.so");
     struct pvr_error e = refuse(path);
-    EXPECT_MSG(&e, PVL_E_CLOBBER, "provider \"%s\", op \"twice\": template clobbers rcx, "
-               "which the op does not allow (it allows rax flags)", path);
+    EXPECT_MSG(&e, PVL_E_ROM_UNALLOWED, "provider \"%s\", op \"twice\": entry.tmpl_clobbers: "
+               "entry declares changes its operation's sites do not allow (rcx; allowed: "
+               "rax,flags,stack)", path);
 }
 
 /* A copy of the first (n) bytes of prov_good.so (all of it for n = 0). */
@@ -196,8 +212,8 @@ static void table_errors(void)
                "(expected 0x50525650)");
     d = rt_desc_a, d.size = 60;
     e = refuse_table(&d);
-    EXPECT_MSG(&e, PVL_E_ROM_SIZE, "provider \"(table)\": descriptor sizes 60/40 do not "
-               "match this runtime's 64/40");
+    EXPECT_MSG(&e, PVL_E_ROM_SIZE, "provider \"(table)\": descriptor sizes 60/48 do not "
+               "match this runtime's 64/48");
     d = rt_desc_a, d.impl = ops, d.nimpl = 2, d.name = "rt-bad";
     ops[1] = (struct pvr_op_impl){.op = "nosuch", .action = PVL_ACT_NATIVE};
     e = refuse_table(&d);
@@ -212,18 +228,57 @@ static void table_errors(void)
                "the provider's executable code", (unsigned long)&not_code);
     ops[0] = (struct pvr_op_impl){.op = "mix", .action = PVL_ACT_NOP};
     e = refuse_table(&d);
-    EXPECT_MSG(&e, PVL_E_NOP_RESULT, "provider \"rt-bad\", op \"mix\": NOPs for an operation "
-               "that returns a value");
+    EXPECT_MSG(&e, PVL_E_NOP_RESULT, "provider \"rt-bad\", op \"mix\": entry.action: NOPs "
+               "chosen for an operation that returns a value (0x3)");
     ops[0] = (struct pvr_op_impl){.op = "mix", .action = PVL_ACT_INLINE, .tmpl_len = 1,
                                   .tmpl = (const uint8_t *)"\xc3", .tmpl_clobbers = 0};
     e = refuse_table(&d);
-    EXPECT_MSG(&e, PVL_E_TMPL_RET, "provider \"rt-bad\", op \"mix\": template: template "
-               "returns at byte 0");
+    EXPECT_MSG(&e, PVL_E_TMPL_RET, "provider \"rt-bad\", op \"mix\": entry.template +0: c3 "
+               "is a return-like instruction (ret)");
     ops[0] = (struct pvr_op_impl){.op = "mix", .action = PVL_ACT_CALL,
                                   .call = (pvr_fn)t_add, .call_clobbers = PVL_CLB_C};
     e = refuse_table(&d);
-    EXPECT_MSG(&e, PVL_E_CLOBBER, "provider \"rt-bad\", op \"mix\": call clobbers rcx rdx "
-               "rsi rdi r8 r9 r10 r11, which the op does not allow (it allows rax flags)");
+    EXPECT_MSG(&e, PVL_E_ROM_UNALLOWED, "provider \"rt-bad\", op \"mix\": "
+               "entry.call_clobbers: entry declares changes its operation's sites do not allow "
+               "(rcx,rdx,rsi,rdi,r8,r9,r10,r11,x87,kmask,mxcsr,xmm0-xmm31; allowed: "
+               "rax,flags,stack)");
+}
+
+/* Issue 10: a template that declares only rax but zeroes rcx (a live rcx
+ * came back 0) is refused, naming the instruction and the register. */
+static void lying_template(void)
+{
+    struct pvr_provider_desc d = rt_desc_a;
+    struct pvr_op_impl ops[1] = {PVR_INLINE(mix, "\x31\xc9\x48\x8d\x04\x37", PVL_CLB(RAX))};
+    struct pvr_error e;
+
+    d.impl = ops, d.nimpl = 1, d.name = "rt-liar";
+    e = refuse_table(&d);
+    EXPECT_MSG(&e, PVL_E_EFFECT, "provider \"rt-liar\", op \"mix\": entry.template +0: 31 c9 "
+               "writes rcx, which the entry does not declare");
+}
+
+/* A C function changes vector registers: declared as changing only the
+ * integer registers an op allows, it is refused (its code is followed). */
+__attribute__((noinline)) static long sse_mix(long a, long b)
+{
+    return (long)((double)a * 1.5 + (double)b);
+}
+
+static void lying_function(void)
+{
+    struct pvr_provider_desc d = rt_desc_a;
+    struct pvr_op_impl ops[1] = {{.op = "mix", .action = PVL_ACT_CALL,
+                                  .call = (const void *)sse_mix,
+                                  .call_clobbers = PVL_CLB(RAX) | PVL_CLB(FLAGS) |
+                                                   PVL_CLB(STACK)}};
+    struct pvr_error e;
+
+    d.impl = ops, d.nimpl = 1, d.name = "rt-liar";
+    e = refuse_table(&d);
+    CHECK_EQ(e.code, PVL_E_EFFECT);
+    if (!strstr(e.msg, "writes xmm") || !strstr(e.msg, "which the entry does not declare"))
+        t_fail(__FILE__, __LINE__, "message: %s", e.msg);
 }
 
 /* A provider validated for one interface cannot be linked for another. */
@@ -243,4 +298,5 @@ static void other_interface_at_link(void)
 
 T_CASES(T(good), T(wrong_interface), T(wrong_version), T(template_too_long),
         T(clobbers_too_wide), T(truncated_file), T(garbage_file), T(table_errors),
+        T(lying_template), T(lying_function),
         T(other_interface_at_link))

@@ -4,7 +4,8 @@
  *
  *   ehdr FIELD VALUE         class|machine|type|phoff|shoff|shentsize|shnum
  *   shdr NAME FIELD VALUE    size|addr|offset of the section called NAME
- *   site N FIELD VALUE       addr|orig|iface|room|flags|op of pvlink_sites
+ *   site N FIELD VALUE       addr|orig|iface|clobbers|room|flags|op|reserved
+ *                            of pvlink_sites (format 2 records)
  *                            record N (the offsets are the raw fields)
  *   trunc N                  keep the first N bytes
  *
@@ -74,9 +75,10 @@ static const struct field shdr_fields[] = {
     {"offset", offsetof(Elf64_Shdr, sh_offset), 8},
     {NULL, 0, 0}};
 
+/* struct pvl_site, format 2 */
 static const struct field site_fields[] = {
-    {"addr", 0, 4}, {"orig", 4, 4}, {"iface", 12, 4},
-    {"op", 20, 2},  {"room", 22, 1}, {"flags", 23, 1},
+    {"addr", 0, 4}, {"orig", 4, 4}, {"iface", 12, 4}, {"clobbers", 16, 8},
+    {"op", 24, 2},  {"room", 26, 1}, {"flags", 27, 1}, {"reserved", 28, 4},
     {NULL, 0, 0}};
 
 /* File offset of the section header called (name). */
@@ -114,7 +116,7 @@ static void run(int argc, char **argv)
         Elf64_Shdr s;
         memcpy(&s, buf + shdr_of("pvlink_sites"), sizeof s);
         f = find(site_fields, argv[5]);
-        patch(s.sh_offset + 24 * strtoull(argv[4], NULL, 0) + f->off, f->n,
+        patch(s.sh_offset + 32 * strtoull(argv[4], NULL, 0) + f->off, f->n,
               argv[6]);
     } else if (argc == 5 && !strcmp(argv[3], "trunc")) {
         size_t n = strtoull(argv[4], NULL, 0);

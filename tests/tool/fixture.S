@@ -58,7 +58,7 @@ ENDFUNC(fx_console)
 FUNC(fx_test)
     SITE(tdesc, 0, 8, CLB_SAVE_RAX, 0, lea (%rdi,%rsi), %rax)
     SITE(tdesc, 1, 6, CLB_FLAGS, 0, mov %rsi, (%rdi))
-    SITE_CALL(tdesc, 3, 5, CLB_C, 0, fx_hook_default)
+    SITE_CALL(tdesc, 3, 5, CLB_CFULL, 0, fx_hook_default)
     ret
 ENDFUNC(fx_test)
 

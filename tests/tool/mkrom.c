@@ -4,8 +4,9 @@
  *   kernel   pvlink.kernel 1.0: every action, templates and call entries,
  *            fitting every site of the fixture
  *   refuse   pvlink.kernel 1.0: a template longer than the read_tsc room,
- *            one clobbering rax at irq_disable, write_cr3 left native
- *            (its fixture site is must-patch)
+ *            write_cr3 left native (its fixture site is must-patch).  (An
+ *            entry declaring changes its operation does not allow is
+ *            refused when the ROM is loaded: tests/test_rom.c.)
  *   test     pvlink.test 1.0 (tests/tiface.h)
  *   unknown  acme.widget 2.1, an interface pvlink has no catalog of
  *   badtmpl  pvlink.kernel 1.0 whose read_tsc template jumps out of itself
@@ -24,17 +25,18 @@
 #include "../../tools/romb.h"
 
 #define R(s) (s), sizeof(s) - 1
+#define STK PVL_CLB(STACK)
 #define SAVE_RAX (PVL_CLB(RAX) | PVL_CLB(FLAGS))
 
 static void inl(struct romb *b, uint16_t op, const char *t, size_t n,
-                uint32_t clb)
+                uint64_t clb)
 {
     romb_op(b, op, PVL_ACT_INLINE, romb_code(b, t, n), (uint8_t)n, clb,
             ROMB_NONE, 0);
 }
 
 static void call(struct romb *b, uint16_t op, const char *c, size_t n,
-                 uint32_t clb)
+                 uint64_t clb)
 {
     romb_op(b, op, PVL_ACT_CALL, 0, 0, 0, romb_code(b, c, n), clb);
 }
@@ -48,27 +50,26 @@ static void kernel(struct romb *b)
 {
     romb_init(b, PVK_IFACE_NAME, PVK_IFACE_MAJOR, PVK_IFACE_MINOR);
     act(b, PVK_OP_NOP, PVL_ACT_NOP);
-    call(b, PVK_OP_IRQ_DISABLE, R("\xc3"), 0);
-    call(b, PVK_OP_IRQ_ENABLE, R("\xc3"), 0);
+    call(b, PVK_OP_IRQ_DISABLE, R("\xc3"), STK);
+    call(b, PVK_OP_IRQ_ENABLE, R("\xc3"), STK);
     /* jmp over nothing, then the native read: a branch inside the template */
     inl(b, PVK_OP_READ_CR3, R("\xeb\x00\x0f\x20\xd8"), SAVE_RAX);
-    call(b, PVK_OP_WRITE_CR3, R("\xc3"), 0);
+    call(b, PVK_OP_WRITE_CR3, R("\xc3"), STK);
     /* inline, and a call entry for callers that choose per site */
     uint32_t tsc = romb_code(b, R("\xb8\x34\x12\x00\x00"));
     uint32_t tsc_call = romb_code(b, R("\xb8\x34\x12\x00\x00\xc3"));
     romb_op(b, PVK_OP_READ_TSC, PVL_ACT_INLINE, tsc, 5, PVL_CLB(RAX), tsc_call,
-            PVL_CLB(RAX));
-    call(b, PVK_OP_INB, R("\x89\xfa\xec\x0f\xb6\xc0\xc3"), PVL_CLB_C);
+            PVL_CLB(RAX) | STK);
+    call(b, PVK_OP_INB, R("\x89\xfa\xec\x0f\xb6\xc0\xc3"), PVK_CLB_C);
     act(b, PVK_OP_IO_DELAY, PVL_ACT_NOP);
-    call(b, PVK_OP_CONSOLE_WRITE, R("\xc3"), PVL_CLB_C);
+    call(b, PVK_OP_CONSOLE_WRITE, R("\xc3"), PVK_CLB_C);
     act(b, PVK_OP_HALT, PVL_ACT_NATIVE);
 }
 
 static void refuse(struct romb *b)
 {
     romb_init(b, PVK_IFACE_NAME, PVK_IFACE_MAJOR, PVK_IFACE_MINOR);
-    inl(b, PVK_OP_IRQ_DISABLE, R("\x31\xc0"), SAVE_RAX);
-    call(b, PVK_OP_IRQ_ENABLE, R("\xc3"), 0);
+    call(b, PVK_OP_IRQ_ENABLE, R("\xc3"), STK);
     act(b, PVK_OP_WRITE_CR3, PVL_ACT_NATIVE);
     inl(b, PVK_OP_READ_TSC, R("\x48\xb8\x34\x12\x00\x00\x00\x00\x00\x00"),
         PVL_CLB(RAX));
@@ -79,7 +80,7 @@ static void test(struct romb *b)
     romb_init(b, "pvlink.test", 1, 0);
     inl(b, 0, R("\x48\x89\xf8\x48\x0f\xaf\xc6"), SAVE_RAX); /* add: a * b */
     act(b, 1, PVL_ACT_NOP);                                  /* poke */
-    call(b, 2, R("\xb8\x22\x00\x00\x00\xc3"), PVL_CLB(RAX)); /* get */
+    call(b, 2, R("\xb8\x22\x00\x00\x00\xc3"), PVL_CLB(RAX) | STK); /* get */
     call(b, 3, R("\xc3"), PVL_CLB_C);                        /* hook */
 }
 
@@ -87,7 +88,7 @@ static void unknown(struct romb *b)
 {
     romb_init(b, "acme.widget", 2, 1);
     inl(b, 0, R("\x90"), 0);
-    call(b, 5, R("\x31\xc0\xc3"), PVL_CLB(RAX) | PVL_CLB(FLAGS));
+    call(b, 5, R("\x31\xc0\xc3"), PVL_CLB(RAX) | PVL_CLB(FLAGS) | STK);
 }
 
 static void badtmpl(struct romb *b)

@@ -13,8 +13,9 @@
 #include <pvlink/kernel.h>
 #include <pvlink/link.h>
 
-/* The object's bounds and site table, from the static linker. */
-extern const char __executable_start[], _end[];
+/* The object's bounds, its code and its site table, from the static
+ * linker. */
+extern const char __executable_start[], etext[], _end[];
 extern const struct pvl_site __start_pvlink_sites[]
     __attribute__((visibility("hidden")));
 extern const struct pvl_site __stop_pvlink_sites[]
@@ -40,6 +41,7 @@ static void make_rom(void)
         .op = PVK_OP_READ_TSC, .action = PVL_ACT_INLINE, .tmpl_len = 5,
         .tmpl_off = offsetof(__typeof__(rom), code),
         .tmpl_clobbers = PVL_CLB(RAX)};
+    rom.h.format_minor = PVL_FORMAT_MINOR;
     memcpy(rom.code, "\xb8\x34\x12\x00\x00", 5);
 }
 
@@ -61,10 +63,12 @@ int main(void)
         return 1;
     }
     printf("rom: %s %u.%u accepted\n", env.name, env.major, env.minor);
+    struct pvl_range code = {(uintptr_t)__executable_start, (uintptr_t)etext};
     struct pvl_link l = {
         .sites = __start_pvlink_sites,
         .nsites = (size_t)(__stop_pvlink_sites - __start_pvlink_sites),
         .lo = (uintptr_t)__executable_start, .hi = (uintptr_t)_end,
+        .exec = &code, .nexec = 1,
         .iface = &pvl_kernel_iface, .env = &env, .flags = PVL_LINK_DRY_RUN,
         .report = &rep};
     pvl_result r = pvl_link(&l);
@@ -72,7 +76,7 @@ int main(void)
            rep.nsites, rep.count[PVL_ACT_INLINE], rep.nrefused);
     struct pvl_site_info si;
     int action;
-    if (pvl_plan_site(&l, 0, &si, &action, out) == PVL_OK) {
+    if (pvl_plan_site(&l, 0, &si, &action, out, NULL) == PVL_OK) {
         printf("site 0 (%s):", pvl_kernel_iface.ops[si.op].name);
         for (int i = 0; i < si.room; i++)
             printf(" %02x", out[i]);

@@ -189,14 +189,14 @@ refuse section_entry_size 3 "pvlink sites: shent: section header entry size 40, 
     "$PVLINK" sites shent
 patch fixture size25 shdr pvlink_sites size +1
 refuse sites_size_not_multiple 3 \
-    "pvlink sites: size25: section pvlink_sites: size 0x121 is not a multiple of the 24-byte site record" \
+    "pvlink sites: size25: section pvlink_sites: size 0x181 is not a multiple of the 32-byte site record of format 2" \
     "$PVLINK" sites size25
 refuse check_size_not_multiple 3 \
-    "pvlink check: size25: section pvlink_sites: size 0x121 is not a multiple of the 24-byte site record" \
+    "pvlink check: size25: section pvlink_sites: size 0x181 is not a multiple of the 32-byte site record of format 2" \
     "$PVLINK" check size25
 patch fixture sites-away shdr pvlink_sites addr 0x900000
 refuse sites_section_outside 3 \
-    "pvlink sites: sites-away: section pvlink_sites (0x120 bytes at 0x900000) is not inside a loadable segment" \
+    "pvlink sites: sites-away: section pvlink_sites (0x180 bytes at 0x900000) is not inside a loadable segment" \
     "$PVLINK" sites sites-away
 patch fixture empty0 shdr pvlink_sites size 0
 patch empty0 empty0 shdr pvlink_sites addr 0
@@ -210,15 +210,15 @@ patch fixture rec-out site 3 addr +0x40000000
 golden record_outside_sites 3 "$PVLINK" sites rec-out
 golden record_outside_check 1 "$PVLINK" check rec-out
 refuse record_outside_plan 3 \
-    "pvlink plan: rec-out: pvlink_sites[3] (record at 0x4020d0): site address 0x40401017 (room 5) is outside the loadable segments" \
+    "pvlink plan: rec-out: pvlink_sites[3] (record at 0x4020f8): site.addr[3]: site lies outside the object (0x40401017)" \
     "$PVLINK" plan rec-out kernel.rom
 patch fixture room0 site 0 room 0
 refuse record_room_zero 3 \
-    "pvlink sites: room0: pvlink_sites[0] (record at 0x402088): room 0 is 0 or larger than 64" \
+    "pvlink sites: room0: pvlink_sites[0] (record at 0x402098): site.room[0]: site room is 0 or larger than PVL_ROOM_MAX (found 0, at most 64)" \
     sh -c "'$PVLINK' sites room0 >/dev/null"
 patch fixture desc-odd site 1 iface +1
 refuse record_desc_misaligned 3 \
-    "pvlink sites: desc-odd: pvlink_sites[1] (record at 0x4020a0): interface descriptor at 0x402001 is not 4-aligned" \
+    "pvlink sites: desc-odd: pvlink_sites[1] (record at 0x4020b8): site.iface[1]: site interface descriptor is invalid (0x402001)" \
     sh -c "'$PVLINK' sites --json desc-odd >/dev/null"
 
 # ROM images
@@ -230,17 +230,17 @@ refuse rom_bad_magic 3 \
 cp kernel.rom bad-sum.rom
 printf '\xcc' | dd of=bad-sum.rom bs=1 seek=400 conv=notrunc status=none
 refuse rom_bad_checksum 3 \
-    "pvlink rom: bad-sum.rom: invalid ROM image: header.checksum: ROM checksum mismatch (0xf21f4d0d)" \
+    "pvlink rom: bad-sum.rom: invalid ROM image: header.checksum: ROM checksum mismatch (stored 0xc0a8133e, computed 0x84f148b8)" \
     "$PVLINK" rom bad-sum.rom
 refuse plan_bad_rom 3 \
-    "pvlink plan: bad-sum.rom: invalid ROM image: header.checksum: ROM checksum mismatch (0xf21f4d0d)" \
+    "pvlink plan: bad-sum.rom: invalid ROM image: header.checksum: ROM checksum mismatch (stored 0xc0a8133e, computed 0x84f148b8)" \
     "$PVLINK" plan fixture bad-sum.rom
 head -c 10 kernel.rom >short.rom
 refuse rom_short 3 \
     "pvlink rom: short.rom: invalid ROM image: header: ROM image is shorter than its header (0xa)" \
     "$PVLINK" rom short.rom
 refuse rom_template_escapes 3 \
-    "pvlink rom: badtmpl.rom: invalid ROM image: entry.template[1]: template branches outside itself" \
+    "pvlink rom: badtmpl.rom: invalid ROM image: entry.template[1] +0: jmp 0x12 branches to +18, which is neither an instruction start in this code nor a call entry" \
     "$PVLINK" rom badtmpl.rom
 refuse rom_missing 3 "pvlink rom: nosuch.rom: cannot open: No such file or directory" \
     "$PVLINK" rom nosuch.rom
@@ -298,7 +298,7 @@ for c in sites rom plan check; do
 done
 version=$(sed -n 's/^#define PVT_VERSION "\(.*\)"/\1/p' "$root/tools/version.h")
 run version "$PVLINK" --version
-[ "$status" = 0 ] && [ "$(cat version.out)" = "pvlink $version (site and ROM format 1.0, pvlink.kernel 1.0)" ] &&
+[ "$status" = 0 ] && [ "$(cat version.out)" = "pvlink $version (site and ROM format 2.0, pvlink.kernel 1.0)" ] &&
     pass version || fail version "status $status: $(cat version.out)"
 
 # ------------------------------------------------------------------------
@@ -308,7 +308,7 @@ records() { # FILE: records in pvlink_sites according to readelf, or none
     local size
     size=$(readelf -SW "$1" |
         sed -nE 's/.* pvlink_sites +[A-Z]+ +[0-9a-f]+ +[0-9a-f]+ +([0-9a-f]+) .*/\1/p')
-    if [ -z "$size" ]; then echo none; else echo $((16#$size / 24)); fi
+    if [ -z "$size" ]; then echo none; else echo $((16#$size / 32)); fi
 }
 
 # py NAME SCRIPT: run a python check on NAME.out (JSON); prints why not.
