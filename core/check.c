@@ -879,19 +879,27 @@ static pvl_result walk_all(struct cwalk *w)
     return PVL_OK;
 }
 
+/* A fresh walk (field by field: a freestanding core has no memset). */
+static void cwalk_init(struct cwalk *w, const struct pvl_callcode *c, struct pvl_diag *d)
+{
+    w->c = c, w->d = d, w->field = c->field ? c->field : CFIELD;
+    w->lim = c->len > PVL_CALL_MAX ? PVL_CALL_MAX : c->len;
+    w->nblk = 0, w->changed = 0, w->writes = 0;
+    w->preserved = (1u << NVAL) - 1;
+    for (size_t k = 0; k < sizeof w->starts; k++)
+        w->starts[k] = 0, w->inside[k] = 0;
+    for (unsigned b = 0; b < PVL_NSTATE; b++)
+        w->first[b] = NOFF;
+}
+
 pvl_result pvl_call_check(const struct pvl_callcode *c, uint64_t declared, uint64_t *writes,
                           struct pvl_diag *diag)
 {
-    static const struct cwalk zero;
-    struct cwalk w = zero;
+    struct cwalk w;
     pvl_result r;
     uint64_t effect;
 
-    w.c = c, w.d = diag, w.field = c->field ? c->field : CFIELD;
-    w.preserved = (1u << NVAL) - 1;
-    w.lim = c->len > PVL_CALL_MAX ? PVL_CALL_MAX : c->len;
-    for (unsigned b = 0; b < PVL_NSTATE; b++)
-        w.first[b] = NOFF;
+    cwalk_init(&w, c, diag);
     if (!c->code || !w.lim || (!c->open && c->len > PVL_CALL_MAX))
         return pvl__fail2(diag, PVL_E_ROM_CALL, "entry.call_len", PVL_NOINDEX, c->len,
                           PVL_CALL_MAX, PVL_DIAG_LIMIT);

@@ -520,11 +520,22 @@ pvl_result pvl_insn_effect(const struct pvl_insn *in, struct pvl_effect *e)
     return PVL_OK;
 }
 
+/* Bytes the x87 stores write, by escape byte D8..DF and ModRM.reg. */
+static const uint8_t x87_store_size[8][8] = {
+    [1] = {[2] = 4, [3] = 4, [6] = 28, [7] = 2},            /* fst(p) m32, fnstenv, fnstcw */
+    [3] = {[1] = 4, [2] = 4, [3] = 4, [7] = 10},            /* fisttp, fist(p) m32, fstp m80 */
+    [5] = {[1] = 8, [2] = 8, [3] = 8, [6] = 108, [7] = 2},  /* m64 forms, fnsave, fnstsw */
+    [7] = {[1] = 2, [2] = 2, [3] = 2, [6] = 10, [7] = 8},   /* m16 forms, fbstp, fistp m64 */
+};
+
 unsigned pvl_insn_store_size(const struct pvl_insn *in)
 {
     uint32_t d = descriptor(in);
     unsigned rm = (d >> 3) & 7;
 
+    if (in->map == 1 && in->op >= 0xd8 && in->op <= 0xdf && in->mem &&
+        x87_store_size[in->op - 0xd8][(in->modrm >> 3) & 7])
+        return x87_store_size[in->op - 0xd8][(in->modrm >> 3) & 7];
     if (in->map == 1 && in->op == 0x8f)
         return in->opsize == 2 ? 2 : 8; /* pop to memory */
     if (rm == C_B)

@@ -4,7 +4,7 @@
 
 ROM_IMAGE := $(B)/rom/pvlink.rom
 ROM_CFLAGS := $(GUEST_CFLAGS) -fPIC -fvisibility=hidden -fno-jump-tables \
-              -ffunction-sections -fno-reorder-blocks-and-partition \
+              -ffunction-sections $(call cc-flag,-fno-reorder-blocks-and-partition) \
               -I$(B)/rom -Irom
 ROM_OBJS := $(B)/rom/head.o $(B)/rom/console.o $(B)/rom/clock.o
 

@@ -321,11 +321,7 @@
 #define PVL__CLBS_memory "memory",
 #define PVL__CLBM1(t) | PVL__CLBM_##t
 #define PVL__CLBS1(t) PVL__CLBS_##t
-/* Inline sites may also have memory below RSP written (STACK): code with
- * sites is built without a red zone (see site.h), so a call may be linked
- * there. */
-#define PVL__CLB_MASK(toks)                                                  \
-    (PVL_CLB(RAX) | PVL_CLB(STACK) PVL__EACH(PVL__CLBM1, PVL__UNPAREN toks))
+#define PVL__CLB_MASK(toks) (PVL_CLB(RAX) PVL__EACH(PVL__CLBM1, PVL__UNPAREN toks))
 #define PVL__CLB_STRS(toks) PVL__EACH(PVL__CLBS1, PVL__UNPAREN toks)
 
 /* ------------------------------------------------------------------------

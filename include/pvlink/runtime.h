@@ -219,11 +219,11 @@ PVL_STATIC_ASSERT(sizeof(struct pvr_provider_desc) == 64, "pvr_provider_desc lay
      sizeof(struct pvr_op_impl), 0, prov_name, impls}
 /* A function for op (op) of interface prefix (p), type-checked. */
 #define PVR_CALL(p_, op_, fn_)                                               \
-    {#op_, PVL_ACT_CALL, 0, 0, 0, PVL_CLB_C, 0, 0,                            \
+    {#op_, PVL_ACT_CALL, 0, 0, 0, 0, PVL_CLB_C, 0,                            \
      (pvr_fn)(1 ? (fn_) : (p_##_##op_##_fn *)0)}
 /* An inline template (a byte string literal) changing (clb). */
 #define PVR_INLINE(op_name, bytes, clb)                                      \
-    {#op_name, PVL_ACT_INLINE, sizeof(bytes) - 1, 0, (clb), 0, 0,            \
+    {#op_name, PVL_ACT_INLINE, sizeof(bytes) - 1, 0, 0, (clb), 0,            \
      (const uint8_t *)(bytes), 0}
 
 /*

@@ -6,7 +6,7 @@
  *   provider  add         twice          mix            note
  *   native    a+b         2a             a+3b           records v
  *   A         call a+b+1000  inline 3a   inline 2a+b    call, records -v
- *   B         inline a+b+7   call 4a     call a*b       native
+ *   B         inline a+b+7   inline 4a   inline a*b     native
  *   SO        call a-b    native         inline a-b     NOPs
  */
 #ifndef RT_COMMON_H
@@ -19,6 +19,9 @@
 enum { ST_NATIVE, ST_A, ST_B, ST_SO, NSTATES };
 
 extern const struct pvr_provider_desc rt_desc_a, rt_desc_b;
+
+/* A call entry in assembly changing only rax (lea 0(,%rdi,4), %rax). */
+long rt_b_twice(long a);
 
 /* The program's sites: one of each op in each function. */
 long exe_add(long a, long b);
