@@ -244,8 +244,10 @@ struct cwalk {
     size_t lim;
     uint8_t starts[BITS(PVL_CALL_MAX)];
     uint8_t inside[BITS(PVL_CALL_MAX)];
+    uint8_t leaders[BITS(PVL_CALL_MAX)]; /* where blocks start */
     uint16_t blk_off[MAXBLK];
     uint8_t has_in[MAXBLK];
+    uint8_t dirty[MAXBLK]; /* its in-state changed since it was walked */
     struct ast in[MAXBLK];
     size_t nblk;
     int changed;
@@ -371,14 +373,17 @@ static pvl_result flow_to(struct cwalk *w, const struct ast *s, size_t to, size_
             return cfail(w, PVL_E_CALL_COMPLEX, from, in, 0);
         b = (int)w->nblk++;
         w->blk_off[b] = (uint16_t)to, w->has_in[b] = 0;
-        w->changed = 1; /* a new leader may split a block already walked */
+        if (!bit_get(w->leaders, to)) /* it may split a block already walked */
+            for (size_t k = 0; k < w->nblk; k++)
+                w->dirty[k] = w->has_in[k];
+        bit_set(w->leaders, to);
     }
     if (!w->has_in[b]) {
-        w->in[b] = *s, w->has_in[b] = 1, w->changed = 1;
+        w->in[b] = *s, w->has_in[b] = 1, w->dirty[b] = 1, w->changed = 1;
         return PVL_OK;
     }
     if (st_join(&w->in[b], s))
-        w->changed = 1;
+        w->dirty[b] = 1, w->changed = 1;
     return PVL_OK;
 }
 
@@ -843,7 +848,7 @@ static pvl_result walk_block(struct cwalk *w, size_t b)
         size_t next = off + in.len;
         if (next >= w->lim)
             return dead_end(w, &s, off, cfail(w, PVL_E_CALL_END, off, &in, 0));
-        if (in.flow == PVL_FLOW_JCC || blk_find(w, next) >= 0)
+        if (in.flow == PVL_FLOW_JCC || bit_get(w->leaders, next))
             return flow_to(w, &s, next, off, &in);
         off = next;
     }
@@ -860,21 +865,34 @@ static pvl_result linear_pass(struct cwalk *w)
         if ((r = step(w, off, &in, &e)) != PVL_OK)
             return r;
         bit_set(w->starts, off);
+        /* where blocks will start: branch targets, and after a jcc */
+        int64_t t = (int64_t)(off + in.len) + in.rel;
+        if (in.kind == PVL_INSN_REL && in.flow != PVL_FLOW_CALL && t >= 0 && (uint64_t)t < w->lim)
+            bit_set(w->leaders, (size_t)t);
+        if (in.flow == PVL_FLOW_JCC && off + in.len < w->lim)
+            bit_set(w->leaders, off + in.len);
     }
     return PVL_OK;
 }
 
+/* Walk the blocks whose in-state changed until none does: the states only
+ * lose precision, so this ends. */
 static pvl_result walk_all(struct cwalk *w)
 {
     pvl_result r;
 
     st_entry(&w->in[0]);
-    w->blk_off[0] = 0, w->has_in[0] = 1, w->nblk = 1;
+    w->blk_off[0] = 0, w->has_in[0] = 1, w->dirty[0] = 1, w->nblk = 1;
+    bit_set(w->leaders, 0);
     do {
         w->changed = 0;
-        for (size_t b = 0; b < w->nblk; b++)
-            if (w->has_in[b] && (r = walk_block(w, b)) != PVL_OK)
+        for (size_t b = 0; b < w->nblk; b++) {
+            if (!w->dirty[b])
+                continue;
+            w->dirty[b] = 0, w->changed = 1;
+            if ((r = walk_block(w, b)) != PVL_OK)
                 return r;
+        }
     } while (w->changed);
     return PVL_OK;
 }
@@ -887,7 +905,7 @@ static void cwalk_init(struct cwalk *w, const struct pvl_callcode *c, struct pvl
     w->nblk = 0, w->changed = 0, w->writes = 0;
     w->preserved = (1u << NVAL) - 1;
     for (size_t k = 0; k < sizeof w->starts; k++)
-        w->starts[k] = 0, w->inside[k] = 0;
+        w->starts[k] = 0, w->inside[k] = 0, w->leaders[k] = 0;
     for (unsigned b = 0; b < PVL_NSTATE; b++)
         w->first[b] = NOFF;
 }
