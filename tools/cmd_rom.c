@@ -1,6 +1,8 @@
 /*
  * pvlink rom ROM: validate a ROM image the way the linker does and show
- * its header and table.
+ * its header, its table and every piece of its code (templates, call
+ * entries, probe) disassembled, with what each declares it changes and
+ * what its bytes change (the linker's own derivation).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,11 @@ static void show_header(FILE *out, const char *name, const struct pvt_rom *r)
     fprintf(out, "checksum 0x%08x (valid), table of %u entr%s at 0x%x\n",
             r->h.checksum, r->h.table_count,
             r->h.table_count == 1 ? "y" : "ies", r->h.table_off);
+    if (r->h.probe_len)
+        fprintf(out, "probe: %u byte%s at 0x%x (the kernel calls it before linking)\n",
+                r->h.probe_len, r->h.probe_len == 1 ? "" : "s", r->h.probe_off);
+    else
+        fprintf(out, "probe: none\n");
     if (r->len > r->h.size)
         fprintf(out, "note: the file has %zu bytes after the image\n",
                 r->len - r->h.size);
@@ -64,12 +71,14 @@ static void entry_row(struct pvt_tab *tab, const struct pvt_rom *r,
             pvt_tab_cell(tab, "-");
         return;
     }
-    pvt_tab_cell(tab, "%s", pvt_action_name(e->action));
+    pvt_tab_cell(tab, "%s%s", pvt_action_name(e->action),
+                 (e->flags & PVL_ENT_REQUIRED) ? ", required" : "");
     template_cell(tab, r, e);
     pvl_mask_format(e->tmpl_len ? e->tmpl_clobbers : 0, ",", buf, sizeof buf);
     pvt_tab_cell(tab, "%s", buf);
     if (e->call_off)
-        pvt_tab_cell(tab, "0x%x", e->call_off);
+        pvt_tab_cell(tab, "0x%x (%u byte%s)", e->call_off, e->call_len,
+                     e->call_len == 1 ? "" : "s");
     else
         pvt_tab_cell(tab, "-");
     pvl_mask_format(e->call_off ? e->call_clobbers : 0, ",", buf, sizeof buf);
@@ -97,6 +106,74 @@ static void show_table(FILE *out, const struct pvt_rom *r)
     pvt_tab_print(&tab, out, 0);
 }
 
+/* ------------------------------------------------------------------------
+ * The code, listed.  The image has been validated: every piece lies in it.
+ */
+
+struct rom_ctx {
+    const struct pvt_rom *r;
+    uint64_t base;
+};
+
+/* pvl_callcode's entry_at: the start of a call entry of the table. */
+static int entry_at(void *ctx, int64_t off, uint64_t *declared)
+{
+    const struct rom_ctx *c = ctx;
+    uint64_t at = c->base + (uint64_t)off;
+
+    for (uint32_t i = 0; i < c->r->h.table_count; i++) {
+        struct pvl_rom_entry e;
+        memcpy(&e, c->r->img + c->r->h.table_off + i * sizeof e, sizeof e);
+        if (e.call_off && e.call_off == at && e.op < c->r->iface->nops) {
+            *declared = e.call_clobbers;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* One piece of code: where, what it declares, what its bytes write. */
+static void show_code(FILE *out, const struct pvt_rom *r, const char *what, uint32_t off,
+                      uint32_t len, uint64_t declared, int call)
+{
+    struct rom_ctx ctx = {r, off};
+    struct pvl_callcode cc = {r->img + off, len, 0, entry_at, &ctx, NULL};
+    char d[400], w[400];
+    uint64_t writes = 0;
+
+    if (call)
+        pvl_call_check(&cc, PVL_CLB_VALID, &writes, NULL);
+    else
+        pvl_tmpl_check(r->img + off, len, PVL_CLB_VALID, &writes, NULL);
+    pvl_mask_format(declared, ",", d, sizeof d);
+    pvl_mask_format(writes, ",", w, sizeof w);
+    fprintf(out, "\n%s: %u byte%s at 0x%x\n  declares: %s\n  writes:   %s\n", what, len,
+            len == 1 ? "" : "s", off, d, w);
+    pvt_dis_lines(out, "    ", r->img + off, len, off, rom_offset, (void *)r);
+}
+
+static void show_code_all(FILE *out, const struct pvt_rom *r)
+{
+    char op[16], what[64];
+
+    for (uint32_t i = 0; i < r->h.table_count; i++) {
+        struct pvl_rom_entry e;
+        memcpy(&e, r->img + r->h.table_off + i * sizeof e, sizeof e);
+        if (e.op >= r->iface->nops)
+            continue;
+        if (e.tmpl_len) {
+            snprintf(what, sizeof what, "%s template", pvt_op_name(r->iface, e.op, op));
+            show_code(out, r, what, e.tmpl_off, e.tmpl_len, e.tmpl_clobbers, 0);
+        }
+        if (e.call_off) {
+            snprintf(what, sizeof what, "%s call entry", pvt_op_name(r->iface, e.op, op));
+            show_code(out, r, what, e.call_off, e.call_len, e.call_clobbers, 1);
+        }
+    }
+    if (r->h.probe_len)
+        show_code(out, r, "probe", r->h.probe_off, r->h.probe_len, PVL_CLB_C, 1);
+}
+
 int pvt_show_rom(FILE *out, FILE *errf, const char *name, const uint8_t *img,
                  size_t len)
 {
@@ -115,6 +192,7 @@ int pvt_show_rom(FILE *out, FILE *errf, const char *name, const uint8_t *img,
     }
     show_header(out, name, &r);
     show_table(out, &r);
+    show_code_all(out, &r);
     pvt_rom_free(&r);
     return PVT_EXIT_OK;
 }

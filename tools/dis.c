@@ -170,3 +170,25 @@ void pvt_diag_text(char *buf, size_t n, const struct pvl_diag *d)
     }
     pvl_diag_format_insn(d, text, buf, n);
 }
+
+void pvt_dis_lines(FILE *out, const char *indent, const uint8_t *code, size_t len,
+                   uint64_t addr, pvt_symfn sym, void *ctx)
+{
+    size_t at = 0;
+
+    init();
+    while (at < len) {
+        ZydisDecodedInstruction in;
+        ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+        char line[PVT_DIS_MAX];
+        struct sb b = {line, sizeof line, 0, 0};
+        if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, code + at, len - at, &in, ops))) {
+            put_bytes(&b, code + at, len - at);
+            fprintf(out, "%s+%-4zu %s\n", indent, at, line);
+            return;
+        }
+        format_one(&b, &in, ops, addr + at, sym, ctx);
+        fprintf(out, "%s+%-4zu %s\n", indent, at, line);
+        at += in.length;
+    }
+}

@@ -34,10 +34,11 @@ static struct rom make_rom(int kernel)
     ret = romb_code(&b, "\xc3", 1);
     romb_op(&b, 0, PVL_ACT_NOP, 0, 0, 0, ROMB_NONE, 0);
     romb_op(&b, 1, PVL_ACT_INLINE, romb_code(&b, "\xfa", 1), 1, 0, ROMB_NONE, 0);
-    romb_op(&b, 2, PVL_ACT_CALL, 0, 0, 0, ret, 0);
-    romb_op(&b, 3, PVL_ACT_CALL, 0, 0, 0, ret, PVL_CLB_C);
+    romb_op(&b, 2, PVL_ACT_CALL, 0, 0, 0, ret, PVL_CLB(STACK));
+    romb_op(&b, 3, PVL_ACT_CALL, 0, 0, 0, ret, PVK_CLB_SAVE_RAX);
     if (kernel)
-        romb_op(&b, PVK_OP_CONSOLE_WRITE, PVL_ACT_CALL, 0, 0, 0, ret, PVL_CLB_C);
+        romb_op(&b, PVK_OP_CONSOLE_WRITE, PVL_ACT_CALL, 0, 0, 0, ret, PVK_CLB_C);
+    romb_probe(&b, ret);
     r.img = romb_finish(&b, &r.len);
     if (!r.img)
         abort();

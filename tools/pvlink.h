@@ -285,6 +285,10 @@ typedef int (*pvt_symfn)(void *ctx, uint64_t addr, char *buf, size_t n);
  */
 void pvt_dis(char *buf, size_t n, const uint8_t *code, size_t len,
              uint64_t addr, pvt_symfn sym, void *ctx);
+/* One instruction per line: "<indent>+<offset> <text>" (offsets from the
+ * start of the code; (addr) is where it runs, for branch targets). */
+void pvt_dis_lines(FILE *out, const char *indent, const uint8_t *code, size_t len,
+                   uint64_t addr, pvt_symfn sym, void *ctx);
 /* The linker's diagnostic (pvl_diag_format), with an instruction it names
  * shown as AT&T text (addresses are offsets in the code) instead of bytes
  * when Zydis decodes it. */

@@ -10,6 +10,10 @@
  *   test     pvlink.test 1.0 (tests/tiface.h)
  *   unknown  acme.widget 2.1, an interface pvlink has no catalog of
  *   badtmpl  pvlink.kernel 1.0 whose read_tsc template jumps out of itself
+ *   probe    pvlink.kernel 1.0 with a probe (mov $1, %eax; ret) and
+ *            irq_disable inlined, required by the environment
+ *   liar     pvlink.kernel 1.0 whose irq_disable template (xor %eax, %eax;
+ *            cli) declares only the flags (issue 10's first finding)
  *   newer    pvlink.kernel 1.1 with an entry for operation 40, unknown to
  *            the 1.0 catalog (so not checked), whose template offset is
  *            far outside the image: ignored, never read
@@ -98,6 +102,20 @@ static void badtmpl(struct romb *b)
     inl(b, PVK_OP_READ_TSC, R("\xeb\x10\x90"), PVL_CLB(RAX));
 }
 
+static void probe(struct romb *b)
+{
+    romb_init(b, PVK_IFACE_NAME, PVK_IFACE_MAJOR, PVK_IFACE_MINOR);
+    romb_op(b, PVK_OP_IRQ_DISABLE, PVL_ACT_INLINE, romb_code(b, R("\xfa")), 1, 0, ROMB_NONE,
+            0)->flags = PVL_ENT_REQUIRED;
+    romb_probe(b, romb_code(b, R("\xb8\x01\x00\x00\x00\xc3")));
+}
+
+static void liar(struct romb *b)
+{
+    romb_init(b, PVK_IFACE_NAME, PVK_IFACE_MAJOR, PVK_IFACE_MINOR);
+    inl(b, PVK_OP_IRQ_DISABLE, R("\x31\xc0\xfa"), PVL_CLB(FLAGS));
+}
+
 static void newer(struct romb *b)
 {
     romb_init(b, PVK_IFACE_NAME, PVK_IFACE_MAJOR, PVK_IFACE_MINOR + 1);
@@ -109,8 +127,8 @@ static const struct {
     const char *name;
     void (*make)(struct romb *);
 } kinds[] = {{"kernel", kernel}, {"refuse", refuse}, {"test", test},
-             {"unknown", unknown}, {"badtmpl", badtmpl},
-             {"newer", newer}};
+             {"unknown", unknown}, {"badtmpl", badtmpl}, {"probe", probe},
+             {"liar", liar}, {"newer", newer}};
 
 int main(int argc, char **argv)
 {
@@ -131,6 +149,6 @@ int main(int argc, char **argv)
         free(img);
         return 0;
     }
-    fprintf(stderr, "usage: mkrom kernel|refuse|test|unknown|badtmpl|newer FILE\n");
+    fprintf(stderr, "usage: mkrom kernel|refuse|test|unknown|badtmpl|probe|liar|newer FILE\n");
     return 2;
 }

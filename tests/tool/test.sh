@@ -50,7 +50,7 @@ fail() { echo "FAIL tool:$1: $2"; }
 # that the output does not depend on the build directory.
 cp "$fx/fixture" "$fx/fixture-stripped.so" "$fx/bad" "$work/"
 cd "$work" || exit 1
-for k in kernel refuse test unknown badtmpl newer; do
+for k in kernel refuse test unknown badtmpl probe liar newer; do
     "$fx/mkrom" $k $k.rom || { fail setup "mkrom $k failed"; exit 1; }
 done
 printf 'just some text\n' >notelf.txt
@@ -136,6 +136,7 @@ golden sites_bad 3 "$PVLINK" sites bad
 golden rom_kernel 0 "$PVLINK" rom kernel.rom
 golden rom_unknown 0 "$PVLINK" rom unknown.rom
 golden rom_newer 0 "$PVLINK" rom newer.rom
+golden rom_probe 0 "$PVLINK" rom probe.rom
 golden plan_kernel 0 "$PVLINK" plan fixture kernel.rom
 golden plan_json 0 "$PVLINK" plan --json fixture kernel.rom
 json_ok plan_json && pass plan_json_parses ||
@@ -242,6 +243,12 @@ refuse rom_short 3 \
 refuse rom_template_escapes 3 \
     "pvlink rom: badtmpl.rom: invalid ROM image: entry.template[1] +0: jmp 0x12 branches to +18, which is neither an instruction start in this code nor a call entry" \
     "$PVLINK" rom badtmpl.rom
+refuse rom_lying_template 3 \
+    "pvlink rom: liar.rom: invalid ROM image: entry.template[0] +0: xor %eax, %eax writes rax, which the entry does not declare" \
+    "$PVLINK" rom liar.rom
+refuse plan_lying_template 3 \
+    "pvlink plan: liar.rom: invalid ROM image: entry.template[0] +0: xor %eax, %eax writes rax, which the entry does not declare" \
+    "$PVLINK" plan fixture liar.rom
 refuse rom_missing 3 "pvlink rom: nosuch.rom: cannot open: No such file or directory" \
     "$PVLINK" rom nosuch.rom
 refuse rom_directory 3 "pvlink rom: adir: is a directory" "$PVLINK" rom adir
