@@ -111,6 +111,11 @@ static void m_call_mid_insn(uint8_t *img, size_t *len)
     ENT(img, 1)->call_len = ENT(img, 2)->call_len - 1;
     ENT(img, 1)->call_clobbers = SAVE;
 }
+static void m_size_cuts_call(uint8_t *img, size_t *len)
+{ /* the image ends one byte before get's call entry does */
+    *len = ENT(img, 2)->call_off + ENT(img, 2)->call_len - 1u;
+    HDR(img)->size = (uint32_t)*len;
+}
 static void m_call_too_long(uint8_t *img, size_t *len) { (void)len; ENT(img, 2)->call_len = PVL_CALL_MAX + 1; }
 static void m_tmpl_too_long(uint8_t *img, size_t *len) { (void)len; ENT(img, 0)->tmpl_len = 65; }
 static void m_tmpl_len_255(uint8_t *img, size_t *len) { (void)len; ENT(img, 0)->tmpl_len = 255; }
@@ -199,6 +204,7 @@ static const struct defect defects[] = {
     {"call entry at a template", m_call_at_template, 1, PVL_E_ROM_CALL, "entry.call_off", 2},
     {"call entry one byte into its code", m_call_one_in, 1, PVL_E_EFFECT, "entry.call", 2},
     {"call entry inside another's instruction", m_call_mid_insn, 1, PVL_E_ROM_OVERLAP, "entry.call_off", 1},
+    {"image size cuts a call entry", m_size_cuts_call, 1, PVL_E_ROM_CALL, "entry.call_off", 2},
     {"call entry longer than PVL_CALL_MAX", m_call_too_long, 1, PVL_E_ROM_CALL, "entry.call_len", 2},
     {"call entry lies about rax", m_call_lies, 1, PVL_E_EFFECT, "entry.call", 2},
     {"call entry without stack", m_call_nostack, 1, PVL_E_CALL_NOSTACK, "entry.call_clobbers", 2},

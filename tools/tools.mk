@@ -30,7 +30,8 @@ PVT_LDFLAGS := -nostdlib -Wl,--build-id=none -Wl,-z,noexecstack
 # The fixtures are assembled by GNU as whatever the compiler (clang's own
 # assembler pads sites differently), so that the golden outputs hold.
 PVT_LDFLAGS += $(call cc-flag,-fno-integrated-as)
-PVT_FIXTURES := $(PVT_T)/fixture $(PVT_T)/fixture-stripped.so $(PVT_T)/bad
+PVT_FIXTURES := $(PVT_T)/fixture $(PVT_T)/fixture-stripped.so $(PVT_T)/bad \
+                $(PVT_T)/alias
 
 $(PVT_T)/fixture: tests/tool/fixture.S tests/tool/site.inc
 	$(quiet) LD $@
@@ -42,7 +43,7 @@ $(PVT_T)/fixture-stripped.so: tests/tool/fixture.S tests/tool/site.inc
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -shared -fPIC $(PVT_LDFLAGS) -Wl,-s -o $@ $<
 
-$(PVT_T)/bad: tests/tool/bad.S tests/tool/site.inc
+$(PVT_T)/bad $(PVT_T)/alias: $(PVT_T)/%: tests/tool/%.S tests/tool/site.inc
 	$(quiet) LD $@
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -static -no-pie $(PVT_LDFLAGS) -o $@ $<

@@ -48,7 +48,7 @@ fail() { echo "FAIL tool:$1: $2"; }
 
 # Everything runs in (work), where the fixtures have short names, so
 # that the output does not depend on the build directory.
-cp "$fx/fixture" "$fx/fixture-stripped.so" "$fx/bad" "$work/"
+cp "$fx/fixture" "$fx/fixture-stripped.so" "$fx/bad" "$fx/alias" "$work/"
 cd "$work" || exit 1
 for k in kernel refuse test unknown badtmpl probe liar newer; do
     "$fx/mkrom" $k $k.rom || { fail setup "mkrom $k failed"; exit 1; }
@@ -148,6 +148,14 @@ golden plan_no_such_iface 0 "$PVLINK" plan fixture unknown.rom
 golden check_fixture 0 "$PVLINK" check fixture
 golden check_stripped_so 0 "$PVLINK" check fixture-stripped.so
 golden check_bad 1 "$PVLINK" check bad
+# What the linker refuses, check reports in the linker's words: a room
+# over its own original copy, a room past the end of the code.
+golden check_alias 1 "$PVLINK" check alias
+refuse plan_exec_straddle 3 \
+    "pvlink plan: alias: pvlink_sites[2] (record at 0x402078): site.addr[2]: site room is not inside the object's executable code (0x40100f)" \
+    "$PVLINK" plan alias kernel.rom
+patch alias alias-own-copy shdr pvlink_sites size 64
+golden plan_alias 1 "$PVLINK" plan alias-own-copy kernel.rom
 
 # ------------------------------------------------------------------------
 # Malformed and unreadable inputs: refused, with the reason.
