@@ -5,7 +5,7 @@ T_HARNESS := $(call objs,host,tests/harness.c tests/fixture.c)
 ROMB_OBJS := $(call objs,host,tools/romb.c runtime/image.c)
 
 # Unit tests linked against the hosted core: tests/test_NAME.c -> build/tests/NAME
-UNIT_TESTS := emit insn effect call plan link rom e2e
+UNIT_TESTS := emit insn effect call plan link rom e2e fixtures
 $(B)/tests/insn: LDLIBS_EXTRA := -lZydis
 $(B)/tests/effect: LDLIBS_EXTRA = $(LIBPVLCORE) -lZydis
 $(B)/tests/effect: $(B)/host/tests/effect_oracle.o

@@ -439,3 +439,24 @@ EOF
 )
     [ "$status" -le 1 ] && [ -z "$why" ] && pass guest_plan || fail guest_plan "status $status: $why"
 fi
+
+# ------------------------------------------------------------------------
+# Compatibility fixtures (tests/fixtures/README): a format-2.0 kernel and
+# ROM kept from when the format was made.  Every later pvlink must accept
+# them and plan the very same link.  Never rewritten by --update.
+fxk=pvlink-kernel-2.0.elf fxr=pvlink-2.0.rom
+cp "$root/tests/fixtures/$fxk" "$root/tests/fixtures/$fxr" .
+run compat_plan "$PVLINK" plan --rom-addr 0xc0000 "$fxk" "$fxr"
+if [ "$status" != 0 ] || [ -s compat_plan.err ]; then
+    fail compat_plan "status $status: $(head -c 300 compat_plan.err)"
+elif ! diff -u "$root/tests/fixtures/pvlink-kernel-2.0.plan" compat_plan.out >compat_plan.diff; then
+    fail compat_plan "differs from tests/fixtures/pvlink-kernel-2.0.plan: $(head -n 20 compat_plan.diff)"
+else
+    pass compat_plan
+fi
+run compat_check "$PVLINK" check "$fxk"
+[ "$status" = 0 ] && grep -q '^result: no problems found$' compat_check.out &&
+    pass compat_check || fail compat_check "status $status: $(tail -n 5 compat_check.out)"
+run compat_rom "$PVLINK" rom "$fxr"
+[ "$status" = 0 ] && [ ! -s compat_rom.err ] && pass compat_rom ||
+    fail compat_rom "status $status: $(head -c 300 compat_rom.err)"
