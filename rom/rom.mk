@@ -45,3 +45,36 @@ $(ROM_IMAGE): $(B)/rom/rom.elf $(B)/rom/pack
 rom: $(ROM_IMAGE)
 all: rom
 .PHONY: rom
+
+# ROM B, published by `pvlink-run --rom-switch`: ROM A's objects plus B's
+# entries (rom/switch.S, rom/console_b.c); its table is A's with the
+# choices of switch.S's .rom_variant section applied by rom/variant.  Only
+# that section, which is not part of the image, may hold absolute
+# relocations (entry offsets: the image is linked at 0).
+ROM_B_IMAGE := $(B)/rom/pvlink-b.rom
+ROM_B_OBJS := $(ROM_OBJS) $(B)/rom/switch.o $(B)/rom/console_b.o
+
+$(B)/rom/switch.o: rom/switch.S $(B)/rom/ops.inc
+	$(quiet) AS-ROM $@
+	$(Q)$(CC) $(ROM_CFLAGS) -c $< -o $@
+
+$(B)/rom/rom-b.elf: $(ROM_B_OBJS) rom/rom.ld
+	$(quiet) LD-ROM $@
+	$(Q)readelf -rW $(ROM_B_OBJS) | awk '/^Relocation section/ { sec = $$3 } \
+		sec !~ /debug|rom_variant/ && / R_X86_64_(64|32|32S|16|8) / { print sec ": " $$0; bad = 1 } \
+		END { if (bad) { print "rom: absolute relocation in the ROM"; exit 1 } }' >&2
+	$(Q)$(LD) -nostdlib -static -T rom/rom.ld -o $@ $(ROM_B_OBJS)
+
+$(B)/rom/variant: $(B)/host/rom/variant.o $(LIBPVLCORE)
+	$(quiet) LD $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^
+
+$(ROM_B_IMAGE): $(B)/rom/rom-b.elf $(B)/rom/variant
+	$(quiet) VARIANT $@
+	$(Q)objcopy -O binary -j .rom $< $@.flat
+	$(Q)objcopy -O binary -j .rom_variant $< $@.choices
+	$(Q)$(B)/rom/variant $@.flat $@.choices $@
+
+rom: $(ROM_B_IMAGE)
+all: $(ROM_B_IMAGE)
