@@ -2,6 +2,14 @@
  * Loading the kernel: an ELF64 x86-64 executable with a PVH note.  The file
  * is untrusted; every offset and size is checked before use, and the first
  * problem is reported with what it is and where.
+ *
+ * Exactly one PVH entry note is accepted.  Loaders disagree on which of
+ * several wins (linux-loader takes the last PT_NOTE's, others the first
+ * they meet), so a kernel with two is ambiguous even when they agree; it is
+ * refused rather than guessed at.  A note that two PT_NOTE segments both
+ * cover is one note.  The entry must lie in the file bytes of an
+ * executable PT_LOAD segment: not in data, not in bss (zeros), not past
+ * the code.
  */
 #include <elf.h>
 #include <stdarg.h>
@@ -116,12 +124,32 @@ static void check_overlap(const struct image *im, const Elf64_Phdr *ph, int n)
         }
 }
 
-/* Walk the notes of one PT_NOTE segment; returns 1 with (*entry) set when
- * it holds the PVH entry note. */
-static int find_pvh(const struct image *im, const Elf64_Phdr *ph, int i, uint32_t *entry)
+/* The PVH entry notes found so far: the file offset of each, and its
+ * entry. */
+struct pvh_notes {
+    unsigned n;
+    uint64_t off[2];
+    uint32_t entry;
+};
+
+static void found_pvh(const struct image *im, struct pvh_notes *pn, uint64_t off,
+                      uint32_t entry)
+{
+    if (pn->n == 1 && pn->off[0] == off)
+        return; /* the same note, seen through another PT_NOTE */
+    if (pn->n == 1)
+        refuse(im, "two PVH entry notes (at file offsets %#llx and %#llx, entries %#x and "
+               "%#x): exactly one is allowed", (unsigned long long)pn->off[0],
+               (unsigned long long)off, pn->entry, entry);
+    pn->off[pn->n++] = off;
+    pn->entry = entry;
+}
+
+/* Walk the notes of one PT_NOTE segment, recording PVH entry notes. */
+static void find_pvh(const struct image *im, const Elf64_Phdr *ph, int i, struct pvh_notes *pn)
 {
     uint64_t off = ph->p_offset, end;
-    int found = 0;
+    uint32_t entry;
 
     if (!within(ph->p_offset, ph->p_filesz, im->len))
         refuse(im, "note segment %d lies outside the file", i);
@@ -138,20 +166,31 @@ static int find_pvh(const struct image *im, const Elf64_Phdr *ph, int i, uint32_
             nh.n_type == XEN_ELFNOTE_PHYS32_ENTRY) {
             if (nh.n_descsz < 4)
                 refuse(im, "PVH note: entry field is %u bytes, needs 4", nh.n_descsz);
-            memcpy(entry, im->buf + desc, 4);
-            found = 1;
+            memcpy(&entry, im->buf + desc, 4);
+            found_pvh(im, pn, off, entry);
         }
         off = desc + descsz;
     }
-    return found;
 }
 
-static int in_segment(const Elf64_Phdr *ph, int n, uint64_t a)
+/* Is (a) in the file bytes of an executable PT_LOAD segment? */
+static int in_code(const Elf64_Phdr *ph, int n, uint64_t a)
+{
+    for (int i = 0; i < n; i++)
+        if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X) && a >= ph[i].p_paddr &&
+            a - ph[i].p_paddr < ph[i].p_filesz)
+            return 1;
+    return 0;
+}
+
+/* Why (a) is not code: the kind of place it is in. */
+static const char *where(const Elf64_Phdr *ph, int n, uint64_t a)
 {
     for (int i = 0; i < n; i++)
         if (ph[i].p_type == PT_LOAD && a >= ph[i].p_paddr && a - ph[i].p_paddr < ph[i].p_memsz)
-            return 1;
-    return 0;
+            return !(ph[i].p_flags & PF_X) ? "a segment that is not executable"
+                                           : "the zero-filled (bss) part of a segment";
+    return "no loaded segment";
 }
 
 /* The program headers, copied out of the file (which decides e_phoff and so
@@ -168,8 +207,7 @@ static Elf64_Phdr *copy_phdrs(struct image *im, const Elf64_Ehdr *eh)
 uint32_t mon_elf_load(struct mon_vm *vm, const char *path)
 {
     struct image *im = &kernel;
-    uint32_t entry = 0;
-    int have_entry = 0;
+    struct pvh_notes pn = {0};
 
     *im = (struct image){.path = path};
     read_file(im);
@@ -178,14 +216,15 @@ uint32_t mon_elf_load(struct mon_vm *vm, const char *path)
     for (int i = 0; i < eh->e_phnum; i++) {
         if (ph[i].p_type == PT_LOAD)
             check_load(im, &ph[i], i, vm->mem_size);
-        else if (ph[i].p_type == PT_NOTE && find_pvh(im, &ph[i], i, &entry))
-            have_entry = 1;
+        else if (ph[i].p_type == PT_NOTE)
+            find_pvh(im, &ph[i], i, &pn);
     }
     check_overlap(im, ph, eh->e_phnum);
-    if (!have_entry)
+    if (!pn.n)
         refuse(im, "no PVH entry note (\"Xen\", type 18): not a PVH kernel");
-    if (!in_segment(ph, eh->e_phnum, entry))
-        refuse(im, "PVH entry %#x is not inside a loaded segment", entry);
+    if (!in_code(ph, eh->e_phnum, pn.entry))
+        refuse(im, "PVH entry %#x is not in the code of an executable segment: it lies in %s",
+               pn.entry, where(ph, eh->e_phnum, pn.entry));
     for (int i = 0; i < eh->e_phnum; i++) {
         if (ph[i].p_type != PT_LOAD)
             continue;
@@ -196,5 +235,5 @@ uint32_t mon_elf_load(struct mon_vm *vm, const char *path)
     free(ph);
     free(im->buf);
     *im = (struct image){0};
-    return entry;
+    return pn.entry;
 }

@@ -3,6 +3,7 @@
  */
 #include <err.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,17 +13,27 @@
 static const char usage_text[] =
     "usage: pvlink-run [options] KERNEL [-- kernel command line]\n"
     "\n"
-    "Boot the PVH kernel KERNEL (ELF64) in a KVM virtual machine with one vCPU,\n"
-    "the console on COM1 (stdout), and a pvlink ROM published for the kernel to\n"
-    "link its sites against.\n"
+    "Boot the PVH kernel KERNEL (ELF64) in a KVM virtual machine, the console on\n"
+    "COM1 (stdout), with ACPI tables describing its CPUs and a pvlink ROM\n"
+    "published for the kernel to link its sites against.\n"
     "\n"
     "options:\n"
     "  -m, --mem MIB        guest RAM in MiB (default 64, 8..3072)\n"
+    "      --cpus N         vCPUs (default 1, 1..8), one thread each\n"
+    "      --no-acpi        publish no ACPI tables (start_info.rsdp_paddr 0): the\n"
+    "                       kernel then runs on one CPU with the 8259 PIC; only\n"
+    "                       with --cpus 1\n"
     "      --rom FILE       publish the ROM image in FILE instead of the built-in one\n"
     "      --no-rom         publish no ROM: the kernel keeps every site native\n"
     "      --policy OP=ACT  override the ROM's action for operation OP\n"
     "                       (ACT: native, inline, call or nop); repeatable\n"
     "      --late-link      the kernel boots native and links when told, mid-workload\n"
+    "      --rom-switch F   publish the ROM image in file F as well, at 0xd0000, while\n"
+    "                       the guest runs: on SIGUSR1, or after --rom-switch-after;\n"
+    "                       the guest's next poll hypercall reports the switch\n"
+    "      --rom-switch-after SEC\n"
+    "                       publish the --rom-switch ROM SEC seconds after the start\n"
+    "                       (0: at once, so the first poll reports it)\n"
     "      --stats          print exits by reason and by port when the guest stops\n"
     "      --stats-json F   write the same as JSON to F\n"
     "      --timeout SEC    stop a guest still running after SEC seconds\n"
@@ -30,7 +41,8 @@ static const char usage_text[] =
     "\n"
     "exit status: the guest's (0..63, from the debug-exit port 0x501 or the exit\n"
     "hypercall); 64 bad command line; 65 kernel or ROM refused; 66 the guest\n"
-    "failed (triple fault, KVM error, timeout); 67 host failure (/dev/kvm, memory).\n";
+    "failed (triple fault, KVM error, timeout); 67 host failure (/dev/kvm, memory);\n"
+    "68 the console (stdout) was closed while the guest ran (SIGPIPE is ignored).\n";
 
 __attribute__((noreturn)) static void usage_error(const char *fmt, const char *arg)
 {
@@ -53,13 +65,19 @@ static unsigned long number(const char *s, unsigned long lo, unsigned long hi, c
     return v;
 }
 
-enum { O_ROM = 256, O_NO_ROM, O_POLICY, O_LATE, O_STATS, O_JSON, O_TIMEOUT };
+enum {
+    O_ROM = 256, O_NO_ROM, O_POLICY, O_LATE, O_STATS, O_JSON, O_TIMEOUT, O_CPUS, O_NO_ACPI,
+    O_SWITCH, O_SWITCH_AFTER
+};
 
 static const struct option longopts[] = {
     {"mem", required_argument, 0, 'm'}, {"rom", required_argument, 0, O_ROM},
     {"no-rom", no_argument, 0, O_NO_ROM}, {"policy", required_argument, 0, O_POLICY},
     {"late-link", no_argument, 0, O_LATE}, {"stats", no_argument, 0, O_STATS},
     {"stats-json", required_argument, 0, O_JSON}, {"timeout", required_argument, 0, O_TIMEOUT},
+    {"cpus", required_argument, 0, O_CPUS}, {"no-acpi", no_argument, 0, O_NO_ACPI},
+    {"rom-switch", required_argument, 0, O_SWITCH},
+    {"rom-switch-after", required_argument, 0, O_SWITCH_AFTER},
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
 };
 
@@ -87,6 +105,12 @@ static void parse_option(struct mon_opts *o, int c, const char *arg)
     case O_STATS: o->stats = true; break;
     case O_JSON: o->stats_json = arg; break;
     case O_TIMEOUT: o->timeout = (unsigned)number(arg, 1, 86400, "--timeout"); break;
+    case O_CPUS: o->cpus = (unsigned)number(arg, 1, MON_MAX_CPUS, "--cpus"); break;
+    case O_NO_ACPI: o->no_acpi = true; break;
+    case O_SWITCH: o->switch_file = arg; break;
+    case O_SWITCH_AFTER:
+        o->switch_after = (int)number(arg, 0, 86400, "--rom-switch-after");
+        break;
     case 'h': fputs(usage_text, stdout); exit(0);
     default: usage_error("%s", "unknown option");
     }
@@ -114,7 +138,7 @@ static void parse(struct mon_opts *o, int argc, char **argv)
 {
     int c;
 
-    *o = (struct mon_opts){.mem = 64ull << 20};
+    *o = (struct mon_opts){.mem = 64ull << 20, .cpus = 1, .switch_after = -1};
     while ((c = getopt_long(argc, argv, "+m:h", longopts, NULL)) != -1)
         parse_option(o, c, optarg);
     if (optind >= argc)
@@ -125,30 +149,43 @@ static void parse(struct mon_opts *o, int argc, char **argv)
     o->cmdline = join(argv + optind, argc - optind);
     if (o->no_rom && (o->rom_file || o->npolicy || o->late_link))
         usage_error("%s", "--no-rom cannot be combined with --rom, --policy or --late-link");
+    if (o->no_acpi && o->cpus > 1)
+        usage_error("%s", "--no-acpi leaves the kernel one CPU: it cannot be combined with "
+                    "--cpus 2 or more");
+    if (o->switch_after >= 0 && !o->switch_file)
+        usage_error("%s", "--rom-switch-after needs --rom-switch FILE");
 }
 
 int main(int argc, char **argv)
 {
-    static struct mon_vm vm;
+    static struct mon_vm vm = {.lock = PTHREAD_MUTEX_INITIALIZER};
     struct mon_opts o;
 
+    signal(SIGPIPE, SIG_IGN); /* a closed stdout is seen as EPIPE: status 68 */
     parse(&o, argc, argv);
     if (!o.no_rom)
-        mon_rom_prepare(&vm.rom, &o);
+        mon_rom_prepare(&vm.rom, &o, o.rom_file, MON_ROM_GPA, MON_ROM2_GPA);
+    if (o.switch_file)
+        mon_rom_prepare(&vm.rom2, NULL, o.switch_file, MON_ROM2_GPA, MON_ACPI_GPA);
     vm.rom_present = !o.no_rom;
     vm.late_link = o.late_link;
-    mon_vm_create(&vm, o.mem);
+    vm.acpi = !o.no_acpi;
+    mon_vm_create(&vm, o.mem, o.cpus);
     uint32_t entry = mon_elf_load(&vm, o.kernel);
-    if (vm.rom_present)
-        mon_rom_publish(&vm, mon_vm_tsc_khz(&vm), mon_vm_guest_tsc(&vm));
+    mon_rom_clock(&vm, mon_vm_tsc_khz(&vm), mon_vm_guest_tsc(&vm));
+    if (vm.rom_present) {
+        mon_rom_publish(&vm, &vm.rom);
+        vm.current = &vm.rom;
+    }
     mon_vm_boot(&vm, entry, o.cmdline);
     free(o.cmdline); /* the guest has its copy */
-    int status = mon_run(&vm, o.timeout);
+    int status = mon_run(&vm, o.timeout, o.switch_after);
     mon_rom_flush_console(&vm);
     if (o.stats)
         mon_stats_print(&vm, stderr);
     if (o.stats_json && mon_stats_json(&vm, o.stats_json) != 0)
         err(MON_EXIT_HOST, "--stats-json %s", o.stats_json);
     free(vm.rom.img);
+    free(vm.rom2.img);
     return status;
 }

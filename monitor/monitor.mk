@@ -1,7 +1,7 @@
 # monitor/: pvlink-run, the KVM monitor, with the ROM from rom/ built in.
 
 PVLINK_RUN := $(B)/bin/pvlink-run
-MON_SRCS := monitor/main.c monitor/vm.c monitor/elf.c monitor/run.c \
+MON_SRCS := monitor/main.c monitor/vm.c monitor/elf.c monitor/run.c monitor/acpi.c \
             monitor/hcall.c monitor/rom.c monitor/stats.c
 MON_OBJS := $(call objs,host,$(MON_SRCS)) $(B)/host/monitor/rom_blob.o
 
@@ -13,7 +13,7 @@ $(B)/host/monitor/rom_blob.o: monitor/rom_blob.S $(ROM_IMAGE)
 $(PVLINK_RUN): $(MON_OBJS) $(LIBPVLCORE)
 	$(quiet) LD $@
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ -pthread
 
 monitor: $(PVLINK_RUN)
 all: monitor
@@ -33,7 +33,8 @@ $(MON_TEST): $(B)/host/tests/monitor/test_monitor.o $(T_HARNESS) $(LIBPVLCORE)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^
 
-TEST_BINS += $(MON_TEST) $(MON_GUESTS) $(PVLINK_RUN) $(GUEST_KERNEL)
+TEST_BINS += $(MON_TEST) $(MON_GUESTS) $(PVLINK_RUN) $(GUEST_KERNEL) $(ROM_B_IMAGE)
 CHECKS += "mkdir -p $(B)/tmp/monitor && MON_RUN=$(PVLINK_RUN) MON_TINY=$(B)/tests/monitor/tiny \
 	MON_FAULT=$(B)/tests/monitor/fault MON_HANG=$(B)/tests/monitor/hang MON_ROM=$(ROM_IMAGE) \
+	MON_ROM_B=$(ROM_B_IMAGE) \
 	MON_TMP=$(B)/tmp/monitor MON_KERNEL=$(GUEST_KERNEL) $(MON_TEST)"

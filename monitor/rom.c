@@ -1,7 +1,9 @@
 /*
- * The ROM pvlink-run publishes: the embedded image (rom/), or one from a
- * file, with --policy overrides applied in its table; validated exactly as
- * a guest will validate it, before the guest exists.
+ * The ROMs pvlink-run publishes: at boot the embedded image (rom/) or one
+ * from a file, with --policy overrides applied in its table; and for
+ * --rom-switch a second one, published while the guest runs.  Each is
+ * validated exactly as a guest will validate it, at the address it will
+ * have, before the guest exists.
  */
 #include <err.h>
 #include <stdio.h>
@@ -35,10 +37,10 @@ int mon_policy_parse(const char *s, struct mon_policy *p, char *why, size_t n)
     return -1;
 }
 
-static uint8_t *read_rom_file(const char *path, size_t *len)
+static uint8_t *read_rom_file(const char *path, size_t *len, size_t area)
 {
     FILE *f = fopen(path, "rb");
-    size_t cap = MON_ROM_LIMIT - MON_ROM_GPA + 1;
+    size_t cap = area + 1;
     uint8_t *buf = malloc(cap);
 
     if (!f)
@@ -81,46 +83,48 @@ static void apply_policy(uint8_t *img, size_t len, const struct mon_policy *p, c
     e->action = (uint8_t)p->action;
 }
 
-static void validate(const uint8_t *img, size_t len, const char *src)
+static void validate(const uint8_t *img, size_t len, uint64_t gpa, const char *src)
 {
     struct pvl_impl impl[PVK_NOPS];
     struct pvl_env env;
     struct pvl_diag d;
     char msg[200];
 
-    if (pvl_rom_load(img, len, MON_ROM_GPA, &pvl_kernel_iface, impl, &env, &d) != PVL_OK) {
+    if (pvl_rom_load(img, len, gpa, &pvl_kernel_iface, impl, &env, &d) != PVL_OK) {
         pvl_diag_format(&d, msg, sizeof msg);
         errx(MON_EXIT_INPUT, "ROM %s refused: %s", src, msg);
     }
 }
 
-void mon_rom_prepare(struct mon_rom *rom, const struct mon_opts *o)
+void mon_rom_prepare(struct mon_rom *rom, const struct mon_opts *o, const char *file,
+                     uint64_t gpa, uint64_t limit)
 {
-    const char *src = o->rom_file ? o->rom_file : "(built in)";
+    const char *src = file ? file : "(built in)";
     size_t len;
     uint8_t *img;
 
-    if (o->rom_file) {
-        img = read_rom_file(o->rom_file, &len);
+    if (file) {
+        img = read_rom_file(file, &len, limit - gpa);
     } else {
         len = (size_t)(mon_rom_image_end - mon_rom_image);
         if (!(img = malloc(len)))
             err(MON_EXIT_HOST, "ROM");
         memcpy(img, mon_rom_image, len);
     }
-    validate(img, len, src); /* before touching the table it describes */
-    for (int i = 0; i < o->npolicy; i++)
+    validate(img, len, gpa, src); /* before touching the table it describes */
+    for (int i = 0; o && i < o->npolicy; i++)
         apply_policy(img, len, &o->policy[i], src);
-    if (o->npolicy && pvl_rom_seal(img, len) != PVL_OK)
+    if (o && o->npolicy && pvl_rom_seal(img, len) != PVL_OK)
         errx(MON_EXIT_INPUT, "ROM %s: cannot reseal", src);
-    validate(img, len, src);
+    validate(img, len, gpa, src);
     rom->img = img;
+    rom->gpa = gpa;
     rom->size = ((const struct pvl_rom_header *)img)->size;
-    rom->data = (MON_ROM_GPA + rom->size + 0xfff) & ~0xfffull;
-    rom->region = rom->data + PVL_ROM_DATA_SIZE - MON_ROM_GPA;
-    if (MON_ROM_GPA + rom->region > MON_ROM_LIMIT)
-        errx(MON_EXIT_INPUT, "ROM %s: %zu bytes do not fit the ROM area with its data", src,
-             rom->size);
+    rom->data = (gpa + rom->size + 0xfff) & ~0xfffull;
+    rom->region = rom->data + PVL_ROM_DATA_SIZE - gpa;
+    if (gpa + rom->region > limit)
+        errx(MON_EXIT_INPUT, "ROM %s: %zu bytes do not fit the ROM area [%#llx, %#llx) with "
+             "its data", src, rom->size, (unsigned long long)gpa, (unsigned long long)limit);
 }
 
 /*
@@ -140,27 +144,38 @@ static void clock_scale(uint32_t khz, uint32_t *mul, int8_t *shift)
     *shift = (int8_t)s;
 }
 
-void mon_rom_publish(struct mon_vm *vm, uint32_t tsc_khz, uint64_t tsc_now)
+void mon_rom_clock(struct mon_vm *vm, uint32_t tsc_khz, uint64_t tsc_now)
 {
-    struct pvl_clock_page cp = {.version = 2, .tsc_base = tsc_now, .ns_base = 0};
-    uint8_t *region = mon_gpa(vm, MON_ROM_GPA, vm->rom.region);
-
-    memset(region, 0, vm->rom.region);
-    memcpy(region, vm->rom.img, vm->rom.size);
-    clock_scale(tsc_khz, &cp.mul, &cp.shift);
-    memcpy(vm->mem + vm->rom.data + PVL_ROM_DATA_CLOCK, &cp, sizeof cp);
+    vm->clock = (struct pvl_clock_page){.version = 2, .tsc_base = tsc_now, .ns_base = 0};
+    clock_scale(tsc_khz, &vm->clock.mul, &vm->clock.shift);
 }
 
-void mon_rom_flush_console(struct mon_vm *vm)
+void mon_rom_publish(struct mon_vm *vm, struct mon_rom *rom)
+{
+    uint8_t *region = mon_gpa(vm, rom->gpa, rom->region);
+
+    memset(region, 0, rom->region);
+    memcpy(region, rom->img, rom->size);
+    memcpy(vm->mem + rom->data + PVL_ROM_DATA_CLOCK, &vm->clock, sizeof vm->clock);
+    rom->published = true;
+}
+
+static void flush_console(struct mon_vm *vm, const struct mon_rom *rom)
 {
     struct pvl_rom_console *c;
 
-    if (!vm->rom_present)
+    if (!rom->published)
         return;
-    c = (struct pvl_rom_console *)(vm->mem + vm->rom.data + PVL_ROM_DATA_CONSOLE);
+    c = (struct pvl_rom_console *)(vm->mem + rom->data + PVL_ROM_DATA_CONSOLE);
     if (c->len && c->len <= PVL_ROM_CONSOLE_CAP) {
         fwrite(c->buf, 1, c->len, stdout);
         c->len = 0;
     }
+}
+
+void mon_rom_flush_console(struct mon_vm *vm)
+{
+    flush_console(vm, &vm->rom);
+    flush_console(vm, &vm->rom2);
     fflush(stdout);
 }

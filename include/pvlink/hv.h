@@ -1,6 +1,8 @@
 /*
- * pvlink monitor ABI, version 1: what the pvlink monitor (pvlink-run)
- * offers a guest besides PVH boot, and how the guest finds it.
+ * pvlink monitor ABI, version 2: what the pvlink monitor (pvlink-run)
+ * offers a guest besides PVH boot, and how the guest finds it.  Version 2
+ * added the ROM switch (PVL_EV_ROM_SWITCH, PVL_HC_ROM_INFO); a guest uses
+ * them only when PVL_HV_CPUID_INFO reports version 2 or later.
  *
  * Self-contained (<stdint.h> only), shared by the monitor, the ROM and the
  * reference kernel.  Layouts are pinned with _Static_assert.
@@ -27,6 +29,22 @@
  * RAM and stores the result in (ret) before the guest resumes: >= 0 on
  * success, a negative PVL_HV_E* on error.  Unknown numbers and malformed
  * requests get an error and are counted; they never stop the monitor.
+ *
+ * Processors.  The monitor describes its vCPUs as firmware does: ACPI
+ * tables (RSDP, RSDT/XSDT, MADT with a local APIC entry per vCPU and the
+ * IOAPIC) in memory the memory map marks reserved, named by PVH
+ * start_info.rsdp_paddr.  Every vCPU but the first waits for INIT and
+ * STARTUP IPIs.  Hypercalls may come from any vCPU at any time; a request
+ * is copied before it is checked.
+ *
+ * ROM switch (version 2).  A monitor may publish another ROM while the
+ * guest runs (as a host of another kind would after a live migration): it
+ * places the new ROM region elsewhere in reserved memory, and the next
+ * PVL_HC_POLL reports PVL_EV_ROM_SWITCH.  The guest then asks
+ * PVL_HC_ROM_INFO where it is, validates it like any ROM and re-links to
+ * it.  The previous ROM stays in place and working until the guest stops
+ * using it.  Both ROMs' clock pages describe the same time line, so a
+ * clock read through the new ROM never goes back from one through the old.
  */
 #ifndef PVLINK_HV_H
 #define PVLINK_HV_H
@@ -38,7 +56,7 @@
 #include "cdefs.h"
 #endif
 
-#define PVL_HV_ABI_VERSION 1
+#define PVL_HV_ABI_VERSION 2
 
 /* CPUID leaves. */
 #define PVL_HV_CPUID_BASE 0x40000000u /* eax: highest leaf; signature */
@@ -59,10 +77,13 @@
  *   edx  flags: PVL_HV_ROM_PRESENT when a ROM is published (all zero
  *        otherwise, e.g. with --no-rom); PVL_HV_ROM_LATE when the guest
  *        should boot native and link only once PVL_HC_POLL returns
- *        PVL_EV_LINK (late linking)
+ *        PVL_EV_LINK (late linking); PVL_HV_ROM_SWITCH (version 2) when
+ *        the monitor may publish another ROM later, so that the guest
+ *        polls for PVL_EV_ROM_SWITCH (a guest needs no poll otherwise)
  */
 #define PVL_HV_ROM_PRESENT 0x1u
 #define PVL_HV_ROM_LATE 0x2u
+#define PVL_HV_ROM_SWITCH 0x4u
 
 /* Legacy option-ROM area scanned when CPUID offers nothing. */
 #define PVL_OPTROM_START 0xc0000u
@@ -79,9 +100,16 @@
 #define PVL_HC_EXIT 2 /* args[0] = exit status; does not return */
 #define PVL_HC_POLL 3 /* ret = pending events (PVL_EV_*), then cleared */
 #define PVL_HC_NOP 4  /* ret = 0; for measuring the exit itself */
+#define PVL_HC_ROM_INFO 5 /* (version 2) the ROM published now: ret = 0,
+                             args[0] = GPA of the image, args[1] = its
+                             size, args[2] = size of the region, args[3] =
+                             PVL_HV_ROM_PRESENT (all 0 if none); the same
+                             contract as leaf PVL_HV_CPUID_ROM */
 
 /* Events (PVL_HC_POLL). */
 #define PVL_EV_LINK 0x1u /* link now (late linking): the ROM is ready */
+#define PVL_EV_ROM_SWITCH 0x2u /* (version 2) another ROM was published:
+                                  ask PVL_HC_ROM_INFO, re-link to it */
 
 /* Errors (negative ret). */
 #define PVL_HV_EINVAL 1 /* malformed request: bad address or length */
