@@ -125,8 +125,45 @@ int k_boot_copy(uint64_t pa)
     memset(&staged, 0, sizeof staged);
     staged.version = si.version;
     staged.flags = si.flags;
+    staged.rsdp = si.rsdp_paddr;
     if (copy_cmdline(si.cmdline_paddr) != 0 || copy_memmap(&si) != 0)
         return -1;
     memcpy(&k_boot, &staged, sizeof staged);
     return 0;
+}
+
+/* Is [pa, pa + len) inside entries of the memory map for which (want)
+ * says yes?  Entries may be unsorted and adjacent: keep extending the
+ * covered prefix until it stops growing. */
+static int covered(uint64_t pa, uint64_t len, int ram_only)
+{
+    uint64_t end, at = pa;
+    int grew = 1;
+
+    if (len == 0 || len > UINT64_MAX - pa)
+        return 0;
+    end = pa + len;
+    while (at < end && grew) {
+        grew = 0;
+        for (uint32_t i = 0; i < k_boot.nmemmap; i++) {
+            const struct k_memmap_entry *e = &k_boot.memmap[i];
+            if ((ram_only && e->type != K_E820_RAM) || e->size == 0)
+                continue;
+            if (e->addr <= at && at - e->addr < e->size) {
+                at = e->addr + e->size;
+                grew = 1;
+            }
+        }
+    }
+    return at >= end;
+}
+
+int k_boot_covered(uint64_t pa, uint64_t len)
+{
+    return covered(pa, len, 0);
+}
+
+int k_boot_is_ram(uint64_t pa, uint64_t len)
+{
+    return covered(pa, len, 1);
 }

@@ -7,6 +7,11 @@
  * monitor's ROM buffers a line and flushes it with one hypercall).  The
  * native implementation, pvk_native_console_write(), is the polled serial
  * loop; it is what runs on QEMU, Firecracker or bare hardware.
+ *
+ * One CPU writes at a time (the UART, and a ROM's console buffer, are
+ * shared), so that lines from different CPUs never mix.  A CPU that faults
+ * while it holds the console (and reports the fault) writes without
+ * waiting for itself.
  */
 #include "kern.h"
 
@@ -37,6 +42,25 @@ void k_console_init(void)
 {
     for (size_t i = 0; i < K_ARRAY_LEN(uart_setup); i++)
         pvk_outb(COM1 + uart_setup[i].reg, uart_setup[i].val);
+}
+
+static struct k_lock console_lock;
+static volatile unsigned console_owner; /* CPU index + 1, 0 if free */
+
+void k_console_write(const char *buf, size_t len)
+{
+    unsigned me = k_this_cpu()->index + 1;
+    uint64_t fl;
+
+    if (__atomic_load_n(&console_owner, __ATOMIC_RELAXED) == me) {
+        pvk_console_write(buf, len); /* a fault report from inside a write */
+        return;
+    }
+    fl = k_lock_irqsave(&console_lock);
+    console_owner = me;
+    pvk_console_write(buf, len);
+    console_owner = 0;
+    k_unlock_irqrestore(&console_lock, fl);
 }
 
 __attribute__((visibility("hidden"))) void
@@ -238,10 +262,10 @@ void k_printf(const char *fmt, ...)
         len = sizeof buf - 1;
         memcpy(buf + len - 4, "...\n", 4);
     }
-    pvk_console_write(buf, len);
+    k_console_write(buf, len);
 }
 
 void k_puts(const char *s)
 {
-    pvk_console_write(s, k_strlen(s));
+    k_console_write(s, k_strlen(s));
 }

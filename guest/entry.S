@@ -20,6 +20,8 @@
  *                   empty at boot.
  * C code adds 2 MiB identity mappings beyond 1 GiB as needed (mm.c).
  */
+#include "layout.h"
+
 #define PTE_P 0x1
 #define PTE_W 0x2
 #define PTE_PS 0x80
@@ -30,8 +32,8 @@
 #define MSR_EFER 0xc0000080
 #define EFER_LME 0x100
 
-#define SEL_CODE64 0x08
-#define SEL_DATA 0x10
+#define SEL_CODE64 K_SEL_CODE64
+#define SEL_DATA K_SEL_DATA
 
 #define BOOT_STACK_SIZE 16384
 
@@ -122,8 +124,8 @@ k_gdt:
         .quad 0                         /* 0x00 null */
         .quad 0x00af9a000000ffff        /* 0x08 64-bit code, DPL 0 */
         .quad 0x00cf92000000ffff        /* 0x10 flat data */
-        .quad 0x00cf9a000000ffff        /* 0x18 32-bit code (unused) */
-        .quad 0, 0                      /* 0x20 TSS, filled by trap.c */
+        .quad 0x00cf9a000000ffff        /* 0x18 32-bit code (AP startup) */
+        .fill 2 * K_MAX_CPUS, 8, 0      /* 0x20 TSSs, one per CPU (trap.c) */
 k_gdt_end:
         .balign 8
         .globl k_gdt_ptr

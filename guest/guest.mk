@@ -9,10 +9,11 @@
 #   $(B)/tests/guest-mkrom writes the test ROM images for the QEMU tests
 #   tests/guest/qemu.sh    boots the kernel under QEMU TCG
 
-GUEST_SRCS := guest/entry.S guest/vectors.S guest/lib.c guest/console.c \
-              guest/boot.c guest/trap.c guest/mm.c guest/timer.c guest/hv.c \
-              guest/link.c guest/selftest.c guest/work.c guest/hcfuzz.c \
-              guest/main.c
+GUEST_SRCS := guest/entry.S guest/vectors.S guest/trampoline.S guest/lib.c \
+              guest/lock.c guest/console.c guest/boot.c guest/acpi.c guest/trap.c \
+              guest/mm.c guest/timer.c guest/apic.c guest/smp.c guest/hv.c \
+              guest/poke.c guest/link.c guest/selftest.c guest/work.c \
+              guest/relink.c guest/hcfuzz.c guest/main.c
 GUEST_OBJS := $(call objs,guest,$(GUEST_SRCS))
 GUEST_LDS := guest/kernel.ld
 GUEST_KERNEL := $(B)/guest/pvlink-kernel

@@ -6,6 +6,8 @@
  *   hcfuzz          malformed hypercalls (needs a pvlink monitor)
  *   fault           an unexpected page fault (shows the exception path)
  *   irq|mmu|log|clock|io [N]   a workload, N iterations
+ *   relink N [SITES]  N re-link cycles under load on every CPU (SITES: at
+ *                   most that many sites change per link); ends with SUCCESS
  *
  * An empty command line means selftest.  Anything else is refused with
  * a message and K_EXIT_FAIL.
@@ -16,7 +18,7 @@
 
 static const char usage[] =
     "expected: selftest | hcfuzz | fault | irq [N] | mmu [N] | log [N] | "
-    "clock [N] | io [N]";
+    "clock [N] | io [N] | relink N [SITES]";
 
 /* Read the first window page, which nothing maps: the page fault is not
  * in the exception table, so the handler prints vector, error code, RIP
@@ -76,6 +78,11 @@ static int run_command(char *cmdline)
         k_puts("cmdline empty: running selftest\n");
         return k_selftest();
     }
+    if (k_streq(tok[0], "relink")) {
+        if (n < 2)
+            bad_cmdline("relink needs a cycle count");
+        return k_relink(tok[1], n == 3 ? tok[2] : 0);
+    }
     if (n > 2)
         bad_cmdline("too many words");
     for (size_t i = 0; i < K_ARRAY_LEN(plain); i++) {
@@ -99,14 +106,23 @@ static void map_ram(void)
     }
 }
 
+/*
+ * The order matters: start_info is copied before anything below 1 MiB is
+ * reused; ACPI is read before page 0 (the BIOS data area) is unmapped; the
+ * boot link happens on one CPU, before the others start; the others start
+ * once the timer ticks (their start-up waits are counted in ticks).
+ */
 void k_main(uint32_t start_info)
 {
     static char cmd[K_CMDLINE_MAX];
+    static struct k_madt madt;
+    int acpi;
 
     k_trap_init();
     k_console_init();
     if (k_boot_copy(start_info) != 0)
         k_exit(K_EXIT_PANIC);
+    acpi = k_acpi_madt(&madt) == 0;
     k_mm_init();
     map_ram();
     k_hv_detect();
@@ -119,8 +135,13 @@ void k_main(uint32_t start_info)
              (unsigned long long)k_boot.ram_top,
              k_hv.present ? "pvlink monitor" : "no pvlink monitor",
              k_boot.cmdline);
-    k_timer_init();
+    if (acpi)
+        k_smp_init(&madt);
+    k_timer_init(&madt);
     pvk_irq_enable();
+    if (k_apic_mode)
+        k_smp_start(&madt);
+    k_smp_report();
     memcpy(cmd, k_boot.cmdline, sizeof cmd);
     k_exit(run_command(cmd) == 0 ? K_EXIT_OK : K_EXIT_FAIL);
 }

@@ -336,6 +336,30 @@ static int t_fault(void)
     return 0;
 }
 
+/* Each other CPU runs a function when kicked, and finds itself through
+ * GS and its local APIC. */
+static volatile uint32_t cpu_seen[K_MAX_CPUS];
+
+static void whoami(void *arg)
+{
+    struct k_cpu *c = arg;
+
+    cpu_seen[c->index] = k_this_cpu() == c ? k_lapic_id() + 1 : 0;
+}
+
+static int t_cpus(void)
+{
+    for (unsigned i = 1; i < k_ncpus; i++) {
+        struct k_cpu *c = &k_cpus[i];
+        cpu_seen[i] = 0;
+        k_smp_run(c, whoami, c);
+        k_smp_wait(c);
+        EXPECT(cpu_seen[i] == c->apic_id + 1, "CPU %u (APIC id %u) answered %u", i,
+               c->apic_id, cpu_seen[i] - 1);
+    }
+    return 0;
+}
+
 static const struct {
     const char *name;
     int (*fn)(void);
@@ -344,7 +368,7 @@ static const struct {
     {"msr", t_msr},             {"interrupt flag", t_irqflags},
     {"port io", t_portio},      {"timer interrupt", t_interrupt},
     {"clock and tsc", t_clock}, {"page mapping", t_map},
-    {"page faults", t_fault},
+    {"page faults", t_fault},   {"cpus", t_cpus},
 };
 
 /* Run every check once; returns how many failed. */

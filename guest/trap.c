@@ -10,81 +10,86 @@
  * exits with K_EXIT_PANIC) unless the faulting instruction is listed in
  * the exception table, section k_extable: then the fault is recorded in
  * k_last_fault and execution resumes at the entry's fixup.  That is how
- * the self-test takes a page fault on purpose.
+ * the self-test takes a page fault on purpose.  An invalid opcode (#UD)
+ * first goes to live linking: the trap byte it writes at the head of a
+ * site being changed is not an error (poke.c).
+ *
+ * Every CPU has its own TSS (and GDT slot) with two IST stacks: one for
+ * the double fault, so that a stack overflow is reported, and one for #UD,
+ * so that live linking's handler can push a return address onto the
+ * interrupted stack when it emulates a call (poke.c).  All CPUs share the
+ * IDT.
  */
 #include "kern.h"
 
-#define SEL_CODE64 0x08
-#define SEL_TSS 0x20
 #define GATE_INTR 0x8e00ull /* present, DPL 0, 64-bit interrupt gate */
 #define TSS_AVAIL 0x89ull   /* present, 64-bit available TSS */
-#define NSTUBS 48           /* vectors 0..47 have stubs, plus 255 */
-#define VEC_IRQ0 32
+#define NVEC 256
+#define VEC_UD 6
 #define VEC_DF 8
 #define VEC_PF 14
-#define VEC_SPURIOUS 255
-#define IST_STACK_SIZE 4096
+#define IST_DF 1
+#define IST_UD 2
 
-struct tss {
-    uint32_t reserved0;
-    uint64_t rsp[3];
-    uint64_t reserved1;
-    uint64_t ist[7];
-    uint64_t reserved2;
-    uint16_t reserved3;
-    uint16_t iomap_base;
-} __attribute__((packed));
-_Static_assert(sizeof(struct tss) == 104, "64-bit TSS layout");
+_Static_assert(sizeof(struct k_tss) == 104, "64-bit TSS layout");
 
 struct extable_entry {
     uint64_t insn, fixup;
 };
 
 extern uint64_t k_gdt[];
-extern const uint64_t k_trap_stubs[NSTUBS + 1];
+extern const uint64_t k_trap_stubs[NVEC];
 extern const struct extable_entry __start_k_extable[], __stop_k_extable[];
 
-static struct tss tss;
-static uint64_t idt[256][2] __attribute__((aligned(16)));
-static uint8_t ist_stack[IST_STACK_SIZE] __attribute__((aligned(16)));
+static uint64_t idt[NVEC][2] __attribute__((aligned(16)));
 
 volatile struct k_fault k_last_fault;
 
-static void tss_init(void)
+static void tss_init(struct k_cpu *c)
 {
-    uint64_t base = (uintptr_t)&tss, limit = sizeof tss - 1;
+    uint64_t base = (uintptr_t)&c->tss, limit = sizeof c->tss - 1;
+    unsigned slot = K_SEL_TSS / 8 + 2 * c->index;
 
-    /* a double fault gets a stack of its own, so that a kernel stack
-     * overflow is reported instead of ending in a triple fault */
-    tss.ist[0] = (uintptr_t)ist_stack + IST_STACK_SIZE;
-    tss.iomap_base = sizeof tss; /* no I/O bitmap */
-    k_gdt[SEL_TSS / 8] = (limit & 0xffff) | (base & 0xffffff) << 16 |
-                         TSS_AVAIL << 40 | ((limit >> 16) & 0xf) << 48 |
-                         ((base >> 24) & 0xff) << 56;
-    k_gdt[SEL_TSS / 8 + 1] = base >> 32;
-    __asm__ __volatile__("ltr %w0" : : "r"(SEL_TSS) : "memory");
+    c->tss.ist[IST_DF - 1] = (uintptr_t)c->ist_df + K_IST_SIZE;
+    c->tss.ist[IST_UD - 1] = (uintptr_t)c->ist_ud + K_IST_SIZE;
+    c->tss.iomap_base = sizeof c->tss; /* no I/O bitmap */
+    k_gdt[slot] = (limit & 0xffff) | (base & 0xffffff) << 16 | TSS_AVAIL << 40 |
+                  ((limit >> 16) & 0xf) << 48 | ((base >> 24) & 0xff) << 56;
+    k_gdt[slot + 1] = base >> 32;
+    __asm__ __volatile__("ltr %w0" : : "r"(K_SEL_TSS + 16 * c->index) : "memory");
 }
 
 static void set_gate(unsigned vec, uint64_t fn, unsigned ist)
 {
-    idt[vec][0] = (fn & 0xffff) | (uint64_t)SEL_CODE64 << 16 |
+    idt[vec][0] = (fn & 0xffff) | (uint64_t)K_SEL_CODE64 << 16 |
                   (uint64_t)ist << 32 | GATE_INTR << 32 |
                   ((fn >> 16) & 0xffff) << 48;
     idt[vec][1] = fn >> 32;
 }
 
-void k_trap_init(void)
+static void load_idt(void)
 {
     struct __attribute__((packed)) {
         uint16_t limit;
         uint64_t base;
     } ptr = {sizeof idt - 1, (uintptr_t)idt};
 
-    tss_init();
-    for (unsigned v = 0; v < NSTUBS; v++)
-        set_gate(v, k_trap_stubs[v], v == VEC_DF ? 1 : 0);
-    set_gate(VEC_SPURIOUS, k_trap_stubs[NSTUBS], 0);
     __asm__ __volatile__("lidt %0" : : "m"(ptr) : "memory");
+}
+
+void k_trap_init(void)
+{
+    k_cpus[0].self = &k_cpus[0];
+    tss_init(&k_cpus[0]);
+    for (unsigned v = 0; v < NVEC; v++)
+        set_gate(v, k_trap_stubs[v], v == VEC_DF ? IST_DF : v == VEC_UD ? IST_UD : 0);
+    load_idt();
+}
+
+void k_trap_init_cpu(struct k_cpu *c)
+{
+    load_idt();
+    tss_init(c);
 }
 
 static const char *const exc_names[32] = {
@@ -139,14 +144,38 @@ static void exception(struct k_frame *f)
     f->rip = e->fixup;
 }
 
+/* Interrupts: the PICs' lines in PIC mode; in APIC mode the timer, the
+ * IPIs and the spurious vector (which takes no EOI). */
+static void interrupt(struct k_frame *f)
+{
+    unsigned v = (unsigned)f->vector;
+
+    if (!k_apic_mode) {
+        if (v < K_VEC_IRQ0 + 16)
+            k_pic_irq(v - K_VEC_IRQ0);
+        else
+            k_apic_spurious();
+        return;
+    }
+    if (v == K_VEC_SPURIOUS)
+        return k_apic_spurious();
+    if (v == K_VEC_IRQ0)
+        k_timer_irq();
+    else if (v >= K_VEC_KICK && v <= K_VEC_PARK)
+        k_smp_ipi(f);
+    else
+        k_unexpected_irq();
+    k_lapic_eoi();
+}
+
 void k_trap(struct k_frame *f)
 {
-    if (f->vector < VEC_IRQ0)
+    if (f->vector == VEC_UD && k_poke_trap(f))
+        return;
+    if (f->vector < K_VEC_IRQ0)
         exception(f);
-    else if (f->vector < VEC_IRQ0 + 16)
-        k_pic_irq((unsigned)(f->vector - VEC_IRQ0));
     else
-        k_apic_spurious();
+        interrupt(f);
 }
 
 /* An access that may fault: label 1 is the instruction, listed in

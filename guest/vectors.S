@@ -67,9 +67,8 @@ k_trap_common:
         add $16, %rsp           /* vector, error code */
         iretq
 
-/* Stubs for vectors 0..47 (exceptions and the two PICs) and 255 (the
- * local APIC's spurious vector); each appends its address to
- * k_trap_stubs, which therefore has 49 entries, the last for vector 255. */
+/* A stub for every vector; each appends its address to k_trap_stubs,
+ * which therefore has 256 entries in vector order. */
         .pushsection .rodata.k_trap_stubs, "a"
         .balign 8
         .globl k_trap_stubs
@@ -77,10 +76,9 @@ k_trap_stubs:
         .popsection
 
         .set v, 0
-        .rept 48
+        .rept 256
         STUB v
         .set v, v + 1
         .endr
-        STUB 255
 
         .section .note.GNU-stack, "", @progbits

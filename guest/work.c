@@ -91,7 +91,7 @@ static int work_log(uint64_t from, uint64_t to)
         for (; n < LOG_LINE - 1; n++)
             line[n] = (char)('a' + (n + i) % 26);
         line[LOG_LINE - 1] = '\n';
-        pvk_console_write(line, LOG_LINE);
+        k_console_write(line, LOG_LINE);
     }
     return 0;
 }
