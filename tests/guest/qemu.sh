@@ -9,7 +9,10 @@
 # Machines: q35 (SeaBIOS runs first and sets the local APIC up) and
 # microvm (qboot, no such setup; it also leaves the option-ROM area as
 # -device loader wrote it, so the ROM tests use it: SeaBIOS shadows
-# 0xc0000-0xfffff with RAM and hides anything loaded there).
+# 0xc0000-0xfffff with RAM and hides anything loaded there).  Both give
+# ACPI tables (MADT), so the kernel runs in APIC mode; microvm with
+# acpi=off gives none and shows the fallback to one CPU and the 8259 PIC.
+# SMP: -smp 2 on both, and `relink` under load with the test ROMs.
 set -u
 KERNEL=$1
 MKROM=$2
@@ -66,12 +69,43 @@ check() {
 }
 
 NATIVE='pvlink: no ROM, [1-9][0-9]* sites native'
+SMP2='smp: 2 of 2 CPUs online \(APIC ids 0 1\), MADT at 0x[0-9a-f]+ found by start_info\.rsdp_paddr; timer on IOAPIC GSI 2'
 
 # ---- self-test on both machines ----------------------------------------
 boot q35 selftest
 check selftest_q35 1 "$NATIVE" SUCCESS
 boot "$MICROVM" selftest
 check selftest_microvm 1 "$NATIVE" SUCCESS
+
+# ---- SMP: two CPUs found through the MADT, started, answering IPIs -------
+boot q35 selftest -smp 2
+check selftest_q35_smp2 1 "$SMP2" "selftest: cpus ok" SUCCESS
+boot "$MICROVM" selftest -smp 2
+check selftest_microvm_smp2 1 "$SMP2" "selftest: cpus ok" SUCCESS \
+    "timer: no tick on GSI 0, which the MADT implies \(it has no override for IRQ 0\); GSI 2 works"
+# No ACPI: one CPU on the 8259 PIC, and not one access to APIC memory
+# (QEMU's trace events see every local APIC and IOAPIC register access
+# under TCG).  The kernel switches the unused local APIC off through
+# IA32_APIC_BASE, after which the SDM makes LINT0 the 8259's INTR; QEMU's
+# TCG APIC model still applies the LVT mask qboot left, so timer
+# interrupts are checked under KVM, whose model follows the SDM.
+NOACPI='acpi: no RSDP \(start_info\.rsdp_paddr is 0, no legacy scan found one\): one CPU, 8259 PIC'
+boot "$MICROVM,acpi=off" "io 10" -smp 2 -trace 'apic_mem_*' -trace 'ioapic_mem_*'
+if check no_acpi_no_apic_access 1 "$NOACPI" "io: 10 port writes \(io_delay, port 0x80\), [0-9]+ cycles"; then
+    n=$(grep -c 'apic_mem_' "$tmp/stderr")
+    [ "$n" -eq 0 ] || { echo "FAIL $P:no_acpi_no_apic_access: $n APIC register accesses"; failed=1; }
+    grep -q '^smp:' <<<"$out" && { echo "FAIL $P:no_acpi_no_apic_access: an smp line"; failed=1; }
+fi
+if [ -w /dev/kvm ]; then
+    out=$(timeout 60 "$QEMU" -machine "$MICROVM,acpi=off" -accel kvm -cpu max,-arch-capabilities \
+        -smp 2 -m 128 -display none -serial stdio -no-reboot \
+        -device isa-debug-exit,iobase=0x501,iosize=2 -kernel "$KERNEL" -append selftest \
+        </dev/null 2>"$tmp/stderr")
+    status=$?
+    check no_acpi_kvm_selftest 1 "$NOACPI" "selftest: timer interrupt ok" SUCCESS
+else
+    echo "SKIP $P:no_acpi_kvm_selftest: /dev/kvm is not writable here"
+fi
 
 # ---- workloads -----------------------------------------------------------
 boot "$MICROVM" "irq 1000"
@@ -131,24 +165,51 @@ rom() { # KIND: build the ROM image and the expected report
     want=$("$MKROM" expect "$1" "$KERNEL") || { echo "FAIL $P:rom_$1: guest-mkrom expect failed"; failed=1; return 1; }
 }
 LINKED="pvlink: linked at boot: ROM \"pvlink.kernel\" 1\.0 at $ROM_ADDR: [0-9]+ sites:"
+DIRECT='\(1 CPU, direct\)'
+# relink under load on 2 CPUs must end well, with no wrong result
+RELINKED="relink: 3 cycles, 6 links on 2 CPUs, all sites, 0 failed; now ROM A"
+# check_rounds PATH LINKS: the PATH line says LINKS links, and its rounds
+# and IPIs are what batching allows whatever the number of sites:
+# breakpoint 3 rounds a link, rendezvous 1 (plus one per retry); one IPI
+# per round on 2 CPUs
+check_rounds() {
+    local path=$1 links=$2 line l r i t want
+    line=$(grep -E "^relink: $path: " <<<"$out") || { echo "FAIL $P:$name: no $path line"; failed=1; return; }
+    read -r l r i t <<<"$(sed -E 's/^relink: [a-z0-9]+: ([0-9]+) links, ([0-9]+) rounds, ([0-9]+) IPIs, ([0-9]+) retries.*/\1 \2 \3 \4/' <<<"$line")"
+    want=$([ "$path" = breakpoint ] && echo $((3 * l)) || echo $((l + t)))
+    if [ "$l" != "$links" ] || [ "$r" != "$want" ] || [ "$i" != "$r" ]; then
+        echo "FAIL $P:$name: $line: expected $links links, $want rounds, as many IPIs"
+        failed=1
+    fi
+}
 
 if rom nop; then
     boot "$MICROVM" "io 100" -device loader,file="$tmp/nop.rom",addr=$ROM_ADDR,force-raw=on
-    check rom_nop_io 1 "$LINKED $want; [1-9][0-9]* changed" \
+    check rom_nop_io 1 "$LINKED $want; [1-9][0-9]* changed $DIRECT" \
         "io: 100 port writes \(io_delay, port 0x80\), [0-9]+ cycles"
+    # NOPs to native is a single instruction each (breakpoint), back is not
+    boot "$MICROVM" "relink 3" -smp 2 -device loader,file="$tmp/nop.rom",addr=$ROM_ADDR,force-raw=on
+    name=relink_nop_smp2
+    if check $name 1 "$SMP2" "$RELINKED" "relink: .*; wrong results 0" SUCCESS; then
+        check_rounds breakpoint 3
+        check_rounds rendezvous 3
+    fi
 fi
 if rom mixed; then
     boot "$MICROVM" selftest -device loader,file="$tmp/mixed.rom",addr=$ROM_ADDR,force-raw=on
-    check rom_mixed_selftest 1 "$LINKED $want; [1-9][0-9]* changed" SUCCESS
+    check rom_mixed_selftest 1 "$LINKED $want; [1-9][0-9]* changed $DIRECT" SUCCESS
     boot "$MICROVM" "io 100" -device loader,file="$tmp/mixed.rom",addr=$ROM_ADDR,force-raw=on
-    check rom_mixed_io 1 "$LINKED $want; [1-9][0-9]* changed" \
+    check rom_mixed_io 1 "$LINKED $want; [1-9][0-9]* changed $DIRECT" \
         "io: 100 port writes \(io_delay, port 0x80\), [0-9]+ cycles"
+    boot "$MICROVM" "relink 3" -smp 2 -device loader,file="$tmp/mixed.rom",addr=$ROM_ADDR,force-raw=on
+    name=relink_mixed_smp2
+    check $name 1 "$RELINKED" "relink: .*; wrong results 0" SUCCESS && check_rounds rendezvous 6
 fi
 if rom refuse; then
     n=${want#refused }
     boot "$MICROVM" selftest -device loader,file="$tmp/refuse.rom",addr=$ROM_ADDR,force-raw=on
     if check rom_refused 1 "pvlink: refused site 0x[0-9a-f]+ op read_tsc \(inline\): template longer than the site" \
-        "pvlink: link at boot refused: $n sites cannot be linked; all [0-9]+ sites stay native" SUCCESS; then
+        "pvlink: link at boot refused: $n sites cannot be linked; every site stays as it was \(native\)" SUCCESS; then
         got=$(grep -c '^pvlink: refused site ' <<<"$out")
         [ "$got" -eq "$n" ] || { echo "FAIL $P:rom_refused: $got refused sites listed, expected $n"; failed=1; }
     fi

@@ -5,12 +5,16 @@
  *
  * Paths come from the environment (set by monitor/monitor.mk):
  *   MON_RUN (pvlink-run), MON_TINY, MON_FAULT, MON_HANG (test guests),
- *   MON_ROM (the built-in ROM image, as a file), MON_TMP (scratch dir),
- *   MON_KERNEL (the reference kernel).
+ *   MON_ROM (the built-in ROM image, as a file), MON_ROM_B (the switch
+ *   ROM), MON_TMP (scratch dir), MON_KERNEL (the reference kernel).
+ *
+ * SMP cases run 2 vCPUs (this host's software KVM recommends 2) and keep
+ * the guest's work tiny; they assert exits, rounds and IPIs, never time.
  * Skips, with the reason, only when /dev/kvm is missing.
  */
 #include <elf.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,13 +112,16 @@ static void tiny_boots(void)
         return;
     snprintf(json, sizeof json, "%s/stats.json", env("MON_TMP"));
     RUN(&r, "--stats", "--stats-json", json, env("MON_TINY"));
-    expect(&r, 0, "exits to the monitor: 7\n", "tiny guest", __LINE__);
+    expect(&r, 0, "exits to the monitor: 7 (1 vCPU)\n", "tiny guest", __LINE__);
     CHECK(strcmp(r.out, "tiny\nhello\n") == 0);
     slurp(json, buf, sizeof buf);
     CHECK(strstr(buf, "\"user_exits\": 7,") != NULL);
     CHECK(strstr(buf, "{\"port\": 1016, \"dir\": \"out\", \"count\": 5}") != NULL);
     CHECK(strstr(buf, "\"puts\": 1,") != NULL);
     CHECK(strstr(buf, "\"hypercall_errors\": 0,") != NULL);
+    CHECK(strstr(buf, "\"hypercall_unknown\": 0,") != NULL);
+    CHECK(strstr(buf, "\"hypercall_malformed\": 0,") != NULL);
+    CHECK(strstr(buf, "\"cpus\": 1,") != NULL);
     /* the same with no ROM and with a policy: the guest does not care */
     RUN(&r, "--no-rom", env("MON_TINY"));
     expect(&r, 0, NULL, "tiny --no-rom", __LINE__);
@@ -129,7 +136,7 @@ static void guest_failures(void)
     if (!have_kvm())
         return;
     RUN(&r, env("MON_FAULT"));
-    expect(&r, 66, "guest failed: triple fault (KVM_EXIT_SHUTDOWN) (rip 0x100000)", "fault",
+    expect(&r, 66, "guest failed: triple fault (KVM_EXIT_SHUTDOWN) (vCPU 0, rip 0x100000)", "fault",
            __LINE__);
     RUN(&r, "--timeout", "1", env("MON_HANG"));
     expect(&r, 66, "guest failed: timed out after 1 s", "hang", __LINE__);
@@ -149,8 +156,17 @@ static void usage_errors(void)
     expect(&r, 64, "--no-rom cannot be combined", "no-rom", __LINE__);
     RUN(&r, "--stats");
     expect(&r, 64, "no KERNEL given", "no kernel", __LINE__);
+    RUN(&r, "--cpus", "0", "k");
+    expect(&r, 64, "--cpus: \"0\" is not a number in [1, 8]", "cpus 0", __LINE__);
+    RUN(&r, "--cpus", "9", "k");
+    expect(&r, 64, "--cpus: \"9\" is not a number in [1, 8]", "cpus 9", __LINE__);
+    RUN(&r, "--no-acpi", "--cpus", "2", "k");
+    expect(&r, 64, "--no-acpi leaves the kernel one CPU", "no-acpi smp", __LINE__);
+    RUN(&r, "--rom-switch-after", "1", "k");
+    expect(&r, 64, "--rom-switch-after needs --rom-switch FILE", "switch-after", __LINE__);
     RUN(&r, "--help");
     CHECK(r.status == 0 && strstr(r.out, "usage: pvlink-run") != NULL);
+    CHECK(strstr(r.out, "68 the console (stdout) was closed") != NULL);
 }
 
 /* ------------------------------------------------------------------------
@@ -223,13 +239,36 @@ static void k_note_size(uint8_t *e, size_t *n)
     Elf64_Nhdr *nh = (Elf64_Nhdr *)(e + phdr(e, PT_NOTE)->p_offset);
     nh->n_descsz = 4000;
 }
-static void k_entry(uint8_t *e, size_t *n)
+static void set_entry(uint8_t *e, uint32_t v)
 {
-    (void)n;
     Elf64_Nhdr *nh = (Elf64_Nhdr *)(e + phdr(e, PT_NOTE)->p_offset);
-    uint32_t bad = 0x200000;
-    memcpy((uint8_t *)(nh + 1) + 4, &bad, 4);
+    memcpy((uint8_t *)(nh + 1) + 4, &v, 4);
 }
+static void k_entry(uint8_t *e, size_t *n) { (void)n; set_entry(e, 0x200000); }
+static void k_entry_bss(uint8_t *e, size_t *n)
+{   /* past the segment's file bytes, inside its zero-filled tail */
+    (void)n;
+    Elf64_Phdr *ld = phdr(e, PT_LOAD);
+    ld->p_memsz = ld->p_filesz + 0x1000;
+    set_entry(e, (uint32_t)(ld->p_paddr + ld->p_filesz + 0x10));
+}
+static void k_entry_noexec(uint8_t *e, size_t *n) { (void)n; phdr(e, PT_LOAD)->p_flags &= ~PF_X; }
+/* The PT_NOTE moved to the end of the file, holding two PVH notes whose
+ * entries differ by (delta). */
+static void two_notes(uint8_t *e, size_t *n, uint32_t delta)
+{
+    static const uint32_t hdr[4] = {4, 4, 18, 0x006e6558}; /* "Xen\0" */
+    Elf64_Phdr *note = phdr(e, PT_NOTE);
+    uint32_t entry = 0x100000, second = entry + delta;
+    size_t at = (*n + 3) & ~(size_t)3;
+
+    memcpy(e + at, hdr, 16), memcpy(e + at + 16, &entry, 4);
+    memcpy(e + at + 20, hdr, 16), memcpy(e + at + 36, &second, 4);
+    note->p_offset = at, note->p_filesz = 40;
+    *n = at + 40;
+}
+static void k_two_notes(uint8_t *e, size_t *n) { two_notes(e, n, 0x10); }
+static void k_two_equal_notes(uint8_t *e, size_t *n) { two_notes(e, n, 0); }
 
 static const struct bad_kernel bad_kernels[] = {
     {"truncated", k_truncated, "truncated: 40 bytes, an ELF header needs 64"},
@@ -246,7 +285,15 @@ static const struct bad_kernel bad_kernels[] = {
     {"no PT_NOTE", k_no_note, "no PVH entry note (\"Xen\", type 18): not a PVH kernel"},
     {"other note type", k_note_type, "no PVH entry note"},
     {"note past its segment", k_note_size, "runs past the segment"},
-    {"entry outside", k_entry, "PVH entry 0x200000 is not inside a loaded segment"},
+    {"entry outside", k_entry, "PVH entry 0x200000 is not in the code of an executable segment: "
+     "it lies in no loaded segment"},
+    {"entry in bss", k_entry_bss, "is not in the code of an executable segment: it lies in the "
+     "zero-filled (bss) part of a segment"},
+    {"entry in data", k_entry_noexec, "PVH entry 0x100000 is not in the code of an executable "
+     "segment: it lies in a segment that is not executable"},
+    {"two PVH notes", k_two_notes, "entries 0x100000 and 0x100010): exactly one is allowed"},
+    {"two equal PVH notes", k_two_equal_notes,
+     "entries 0x100000 and 0x100000): exactly one is allowed"},
 };
 
 static void bad_kernels_refused(void)
@@ -265,6 +312,28 @@ static void bad_kernels_refused(void)
     }
     RUN(&r, "/nonexistent/kernel");
     expect(&r, 65, "kernel /nonexistent/kernel: No such file or directory", "missing", __LINE__);
+}
+
+/* One note seen through two PT_NOTE headers is one note: accepted. */
+static void note_seen_twice(void)
+{
+    static uint8_t elf[65536];
+    struct res r;
+    size_t n;
+
+    if (!have_kvm())
+        return;
+    n = load(env("MON_TINY"), elf, sizeof elf);
+    Elf64_Ehdr *eh = (Elf64_Ehdr *)elf;
+    size_t at = (n + 7) & ~(size_t)7;
+    memcpy(elf + at, elf + eh->e_phoff, eh->e_phnum * sizeof(Elf64_Phdr));
+    memcpy(elf + at + eh->e_phnum * sizeof(Elf64_Phdr), phdr(elf, PT_NOTE), sizeof(Elf64_Phdr));
+    eh->e_phoff = at;
+    eh->e_phnum++;
+    n = at + eh->e_phnum * sizeof(Elf64_Phdr);
+    RUN(&r, save("twice.elf", elf, n));
+    expect(&r, 0, NULL, "note seen twice", __LINE__);
+    CHECK(strcmp(r.out, "tiny\nhello\n") == 0);
 }
 
 /* ------------------------------------------------------------------------
@@ -561,10 +630,281 @@ static void hypercall_fuzz(void)
     expect(&r, 0, NULL, "hcfuzz", __LINE__);
     CHECK(strstr(r.out, "\nSUCCESS\n") != NULL);
     CHECK(strstr(r.out, "FAIL") == NULL);
-    CHECK_EQ(json_num(j, "hypercall_errors"), 8); /* each malformed request, counted */
-    CHECK_EQ(json_num(j, "unknown"), 5);          /* bad numbers and unanswerable ones */
+    CHECK_EQ(json_num(j, "hypercall_errors"), 8);    /* each bad request, counted */
+    CHECK_EQ(json_num(j, "hypercall_unknown"), 2);   /* numbers 0 and 0x7fffffff */
+    CHECK_EQ(json_num(j, "hypercall_malformed"), 6); /* addresses, lengths, alignment */
+}
+
+/* ------------------------------------------------------------------------
+ * SMP: 2 vCPUs, ACPI, live re-linking, the ROM switch.
+ */
+
+static void smp_selftest(void)
+{
+    struct res r;
+    char j[512];
+
+    if (!have_kvm())
+        return;
+    snprintf(j, sizeof j, "%s/smp.json", env("MON_TMP"));
+    RUN(&r, "--timeout", "120", "--cpus", "2", "--stats-json", j, env("MON_KERNEL"), "--",
+        "selftest");
+    expect(&r, 0, NULL, "selftest on 2 vCPUs", __LINE__);
+    CHECK(strstr(r.out, "\nsmp: 2 of 2 CPUs online (APIC ids 0 1), MADT at 0xf0100 found by "
+                 "start_info.rsdp_paddr; timer on IOAPIC GSI 0\n") != NULL);
+    CHECK(strstr(r.out, "\nselftest: cpus ok\n") != NULL);
+    CHECK(strstr(r.out, "\nSUCCESS\n") != NULL);
+    CHECK_EQ(json_num(j, "cpus"), 2);
+}
+
+/* The second CPU costs the monitor no exit: its start-up (INIT, STARTUP),
+ * IPIs and idling are all handled inside KVM. */
+static void smp_exits(void)
+{
+    struct res r;
+    char a[512], b[512];
+
+    if (!have_kvm())
+        return;
+    snprintf(a, sizeof a, "%s/log-1cpu.json", env("MON_TMP"));
+    snprintf(b, sizeof b, "%s/log-2cpu.json", env("MON_TMP"));
+    RUN(&r, "--timeout", "120", "--stats-json", a, env("MON_KERNEL"), "--", "log", "5");
+    expect(&r, 0, NULL, "log on 1 vCPU", __LINE__);
+    RUN(&r, "--timeout", "120", "--cpus", "2", "--stats-json", b, env("MON_KERNEL"), "--", "log",
+        "5");
+    expect(&r, 0, NULL, "log on 2 vCPUs", __LINE__);
+    CHECK(json_num(a, "user_exits") > 0);
+    CHECK_EQ(json_num(b, "user_exits"), json_num(a, "user_exits"));
+}
+
+/* No ACPI tables: one CPU on the 8259 PIC, and the timer still ticks. */
+static void no_acpi(void)
+{
+    struct res r;
+
+    if (!have_kvm())
+        return;
+    RUN(&r, "--timeout", "120", "--no-acpi", env("MON_KERNEL"), "--", "selftest");
+    expect(&r, 0, NULL, "selftest --no-acpi", __LINE__);
+    CHECK(strstr(r.out, "acpi: no RSDP (start_info.rsdp_paddr is 0, no legacy scan found one): "
+                 "one CPU, 8259 PIC\n") != NULL);
+    CHECK(strstr(r.out, "\nsmp:") == NULL);
+    CHECK(strstr(r.out, "selftest: timer interrupt ok\n") != NULL);
+    CHECK(strstr(r.out, "\nSUCCESS\n") != NULL);
+}
+
+/* The numbers of a "relink: PATH: L links, R rounds, I IPIs, T retries"
+ * line, or -1 in (*links) if there is none. */
+static void path_line(const char *out, const char *path, long v[4])
+{
+    char key[64];
+    const char *p;
+
+    snprintf(key, sizeof key, "\nrelink: %s: ", path);
+    v[0] = -1;
+    if ((p = strstr(out, key)))
+        sscanf(p + strlen(key), "%ld links, %ld rounds, %ld IPIs, %ld retries", &v[0], &v[1],
+               &v[2], &v[3]);
+}
+
+/* Batching: on 2 CPUs, a breakpoint link takes 3 rounds and a
+ * rendezvous 1 (plus 1 per retry), each round 1 IPI, whatever the number
+ * of sites.  Both paths must have been taken. */
+static void check_rounds(const char *out, int line)
+{
+    long bp[4], rv[4];
+
+    path_line(out, "breakpoint", bp);
+    path_line(out, "rendezvous", rv);
+    if (bp[0] <= 0 || bp[1] != 3 * bp[0] || bp[2] != bp[1] || bp[3] != 0)
+        t_fail(__FILE__, line, "breakpoint: %ld links, %ld rounds, %ld IPIs", bp[0], bp[1],
+               bp[2]);
+    if (rv[0] <= 0 || rv[1] != rv[0] + rv[3] || rv[2] != rv[1])
+        t_fail(__FILE__, line, "rendezvous: %ld links, %ld rounds, %ld IPIs, %ld retries",
+               rv[0], rv[1], rv[2], rv[3]);
+}
+
+/* Every console line of the load arrived whole, each CPU's in order from
+ * 0; returns how many. */
+static int check_load_lines(const char *out, int line)
+{
+    long next[8] = {0};
+    int n = 0;
+
+    for (const char *p = out; (p = strstr(p, "relink: cpu")); p++) {
+        unsigned cpu;
+        long k;
+        int len = 0;
+        if (p != out && p[-1] != '\n')
+            continue;
+        if (sscanf(p, "relink: cpu%u line %6ld abcdefghijklmnopqrstuvwxyz%n", &cpu, &k,
+                   &len) == 2 && len == 51 && p[len] == '\n' && cpu < 8) {
+            if (k != next[cpu]++)
+                t_fail(__FILE__, line, "cpu%u line %ld, expected %ld", cpu, k, next[cpu] - 1);
+            n++;
+        } else if (sscanf(p, "relink: cpu%u: ", &cpu) != 1) {
+            t_fail(__FILE__, line, "a mangled load line: %.60s", p);
+        }
+    }
+    return n;
+}
+
+static void relink_switch(void)
+{
+    struct res r;
+    char j[512];
+
+    if (!have_kvm())
+        return;
+    snprintf(j, sizeof j, "%s/relink.json", env("MON_TMP"));
+    RUN(&r, "--timeout", "300", "--cpus", "2", "--rom-switch", env("MON_ROM_B"),
+        "--rom-switch-after", "0", "--stats-json", j, env("MON_KERNEL"), "--", "relink", "2");
+    expect(&r, 0, NULL, "relink 2 with a switch", __LINE__);
+    CHECK(strstr(r.out, "\npvlink: linked at ROM switch: ROM \"pvlink.kernel\" 1.0 at 0xd0000: ")
+          != NULL);
+    CHECK(strstr(r.out, "\nrelink: 2 cycles, 12 links on 2 CPUs, all sites, 0 failed; now "
+                 "ROM A\n") != NULL);
+    CHECK(strstr(r.out, "; wrong results 0\n") != NULL);
+    CHECK(strstr(r.out, "\nSUCCESS\n") != NULL);
+    check_rounds(r.out, __LINE__);
+    CHECK(check_load_lines(r.out, __LINE__) > 0);
+    CHECK_EQ(json_num(j, "rom_switches"), 1);
+    CHECK_EQ(json_num(j, "hypercall_errors"), 0);
+}
+
+/* Only 10 sites take part: the same rounds and IPIs per link. */
+static void relink_ten_sites(void)
+{
+    struct res r;
+
+    if (!have_kvm())
+        return;
+    RUN(&r, "--timeout", "300", "--cpus", "2", "--rom-switch", env("MON_ROM_B"),
+        "--rom-switch-after", "0", env("MON_KERNEL"), "--", "relink", "2", "10");
+    expect(&r, 0, NULL, "relink 2 10", __LINE__);
+    CHECK(strstr(r.out, "\nrelink: 2 cycles, 12 links on 2 CPUs, 10 sites taking part (at most "
+                 "10 asked), 0 failed; now ROM A\n") != NULL);
+    CHECK(strstr(r.out, "\npvlink: linked at ROM switch: ROM \"pvlink.kernel\" 1.0 at 0xd0000: "
+                 "153 sites: ") != NULL);
+    CHECK(strstr(r.out, "; wrong results 0\n") != NULL);
+    check_rounds(r.out, __LINE__);
+}
+
+/* Run pvlink-run with (args), its stdout a pipe: returns the pid and the
+ * pipe's read end in (*fd); stderr goes to MON_TMP/err. */
+static pid_t spawn_pipe(const char *const *args, int *fd)
+{
+    const char *argv[32] = {env("MON_RUN")};
+    posix_spawn_file_actions_t fa;
+    char err[512];
+    int p[2], n = 1;
+    pid_t pid;
+
+    for (; args[n - 1] && n < 31; n++)
+        argv[n] = args[n - 1];
+    argv[n] = NULL;
+    snprintf(err, sizeof err, "%s/err", env("MON_TMP"));
+    if (pipe(p) != 0)
+        return -1;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    posix_spawn_file_actions_addclose(&fa, p[0]);
+    posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ) != 0)
+        pid = -1;
+    posix_spawn_file_actions_destroy(&fa);
+    close(p[1]);
+    *fd = p[0];
+    return pid;
+}
+
+/* Read (fd) into (buf) until (want) appears (NULL: end of file). */
+static size_t read_until(int fd, char *buf, size_t n, size_t have, const char *want)
+{
+    ssize_t k;
+
+    while (have + 1 < n && (k = read(fd, buf + have, n - 1 - have)) > 0) {
+        have += (size_t)k;
+        buf[have] = 0;
+        if (want && strstr(buf, want))
+            break;
+    }
+    buf[have] = 0;
+    return have;
+}
+
+/* SIGUSR1 publishes the switch ROM; the guest re-links to it. */
+static void switch_on_signal(void)
+{
+    static char out[1 << 16];
+    int fd, st;
+    pid_t pid;
+    size_t n;
+
+    if (!have_kvm())
+        return;
+    pid = spawn_pipe((const char *const[]){"--timeout", "300", "--cpus", "2", "--rom-switch",
+                                           env("MON_ROM_B"), env("MON_KERNEL"), "--", "relink",
+                                           "6", NULL}, &fd);
+    CHECK(pid > 0);
+    if (pid <= 0)
+        return;
+    n = read_until(fd, out, sizeof out, 0, "\nsmp: ");
+    kill(pid, SIGUSR1);
+    read_until(fd, out, sizeof out, n, NULL);
+    close(fd);
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK(strstr(out, "pvlink: the monitor may switch ROMs while the kernel runs\n") != NULL);
+    CHECK(strstr(out, "\npvlink: linked at ROM switch: ROM \"pvlink.kernel\" 1.0 at 0xd0000: ")
+          != NULL);
+    CHECK(strstr(out, "; wrong results 0\n") != NULL);
+    CHECK(strstr(out, "\nSUCCESS\n") != NULL);
+}
+
+/* A console that goes away stops the guest with status 68. */
+static void console_closed(void)
+{
+    char err[8192], path[512];
+    int fd, st;
+    pid_t pid;
+
+    if (!have_kvm())
+        return;
+    pid = spawn_pipe((const char *const[]){"--timeout", "120", env("MON_KERNEL"), "--", "log",
+                                           "50", NULL}, &fd);
+    CHECK(pid > 0);
+    if (pid <= 0)
+        return;
+    close(fd);
+    waitpid(pid, &st, 0);
+    snprintf(path, sizeof path, "%s/err", env("MON_TMP"));
+    slurp(path, err, sizeof err);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 68);
+    CHECK(strstr(err, "pvlink-run: the console (stdout) was closed; guest stopped") != NULL);
+}
+
+/* The switch ROM is checked at its address before anything runs. */
+static void bad_switch_rom(void)
+{
+    static uint8_t img[65536];
+    struct res r;
+    char want[300];
+    size_t n;
+
+    if (!have_kvm())
+        return;
+    n = load(env("MON_ROM_B"), img, sizeof img);
+    HDR(img)->checksum ^= 1;
+    const char *path = save("bad-b.rom", img, n);
+    snprintf(want, sizeof want, "ROM %s refused: header.checksum: ROM checksum mismatch", path);
+    RUN(&r, "--rom-switch", path, env("MON_TINY"));
+    expect(&r, 65, want, "bad switch ROM", __LINE__);
+    CHECK(r.out[0] == 0);
 }
 
 T_CASES(T(tiny_boots), T(guest_failures), T(usage_errors), T(bad_kernels_refused),
-        T(bad_roms_refused), T(policies_checked), T(kernel_selftest), T(log_exits),
-        T(clock_exits), T(hypercall_fuzz))
+        T(note_seen_twice), T(bad_roms_refused), T(policies_checked), T(kernel_selftest),
+        T(log_exits), T(clock_exits), T(hypercall_fuzz), T(smp_selftest), T(smp_exits),
+        T(no_acpi), T(relink_switch), T(relink_ten_sites), T(switch_on_signal),
+        T(console_closed), T(bad_switch_rom))
