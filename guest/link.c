@@ -140,16 +140,23 @@ static void print_refusals(const struct pvl_report *r)
                  r->nrefused - r->refused_cap);
 }
 
-/* How the changes were written, for the report line. */
+/* How the changes were written, for the report line: nothing on one
+ * CPU, where there is only one way. */
 static void describe(char *buf, size_t n, const struct k_poke_stats *st)
 {
-    size_t k = k_snprintf(buf, n, "%u CPU%s, %s", k_ncpus, k_ncpus > 1 ? "s" : "", st->path);
+    size_t k;
 
+    buf[0] = 0;
+    if (k_ncpus == 1)
+        return;
+    k = k_snprintf(buf, n, " (%u CPUs, %s", k_ncpus, st->path);
     if (st->rounds || st->ipis)
         k += k_snprintf(buf + k, n - k, ": %u round%s, %u IPI%s", st->rounds,
                         st->rounds == 1 ? "" : "s", st->ipis, st->ipis == 1 ? "" : "s");
     if (st->retries)
-        k_snprintf(buf + k, n - k, ", %u retr%s", st->retries, st->retries == 1 ? "y" : "ies");
+        k += k_snprintf(buf + k, n - k, ", %u retr%s", st->retries,
+                        st->retries == 1 ? "y" : "ies");
+    k_snprintf(buf + k, n - k, ")");
 }
 
 static void print_linked(const char *when, const struct k_rom *r, const struct pvl_report *rep,
@@ -159,12 +166,12 @@ static void print_linked(const char *when, const struct k_rom *r, const struct p
 
     describe(how, sizeof how, st);
     if (!r) {
-        k_printf("pvlink: unlinked at %s: %u sites native; %u changed (%s)\n", when,
+        k_printf("pvlink: unlinked at %s: %u sites native; %u changed%s\n", when,
                  rep->nsites, rep->nchanged, how);
         return;
     }
     k_printf("pvlink: linked at %s: ROM \"%s\" %u.%u at %#llx: %u sites: "
-             "native %u, inline %u, call %u, nop %u; %u changed (%s)\n",
+             "native %u, inline %u, call %u, nop %u; %u changed%s\n",
              when, r->env.name, r->env.major, r->env.minor, (unsigned long long)r->addr,
              rep->nsites, rep->count[PVL_ACT_NATIVE], rep->count[PVL_ACT_INLINE],
              rep->count[PVL_ACT_CALL], rep->count[PVL_ACT_NOP], rep->nchanged, how);

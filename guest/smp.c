@@ -200,8 +200,8 @@ void k_smp_report(void)
     char ids[K_MAX_CPUS * 4 + 1];
     size_t n = 0;
 
-    if (!k_apic_mode)
-        return;
+    if (!k_apic_mode || madt->ncpus < 2)
+        return; /* one CPU: nothing to say beyond what the boot said */
     ids[0] = 0;
     for (unsigned i = 0; i < k_ncpus; i++)
         n += k_snprintf(ids + n, sizeof ids - n, "%s%u", i ? " " : "", k_cpus[i].apic_id);

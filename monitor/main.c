@@ -41,8 +41,8 @@ static const char usage_text[] =
     "\n"
     "exit status: the guest's (0..63, from the debug-exit port 0x501 or the exit\n"
     "hypercall); 64 bad command line; 65 kernel or ROM refused; 66 the guest\n"
-    "failed (triple fault, KVM error, timeout); 67 host failure (/dev/kvm, memory);\n"
-    "68 the console (stdout) was closed while the guest ran (SIGPIPE is ignored).\n";
+    "failed (triple fault, KVM error, timeout); 67 host failure (/dev/kvm, memory)\n"
+    "or the console (stdout) closed while the guest ran (SIGPIPE is ignored).\n";
 
 __attribute__((noreturn)) static void usage_error(const char *fmt, const char *arg)
 {
@@ -161,7 +161,7 @@ int main(int argc, char **argv)
     static struct mon_vm vm = {.lock = PTHREAD_MUTEX_INITIALIZER};
     struct mon_opts o;
 
-    signal(SIGPIPE, SIG_IGN); /* a closed stdout is seen as EPIPE: status 68 */
+    signal(SIGPIPE, SIG_IGN); /* a closed stdout is seen as EPIPE: status 67 */
     parse(&o, argc, argv);
     if (!o.no_rom)
         mon_rom_prepare(&vm.rom, &o, o.rom_file, MON_ROM_GPA, MON_ROM2_GPA);

@@ -35,8 +35,7 @@
 #define MON_EXIT_USAGE 64  /* bad command line */
 #define MON_EXIT_INPUT 65  /* kernel or ROM refused */
 #define MON_EXIT_GUEST 66  /* the guest failed: triple fault, KVM error, timeout */
-#define MON_EXIT_HOST 67   /* the host failed: /dev/kvm, memory */
-#define MON_EXIT_PIPE 68   /* the console (stdout) was closed under us */
+#define MON_EXIT_HOST 67   /* the host failed: /dev/kvm, memory, stdout closed */
 #define MON_GUEST_STATUS_MAX 63
 
 #define MON_MAX_CPUS 8
@@ -123,6 +122,7 @@ struct mon_vm {
     uint8_t com1_lcr;
     bool late_link, link_sent, rom_present;
     bool switch_pending; /* a ROM switch not yet reported by POLL */
+    bool console_closed; /* stdout went away (EPIPE) */
     int exit_status;     /* -1 while running */
     const char *failure; /* why the guest failed, with exit_status 66 */
     unsigned failed_cpu;
@@ -171,7 +171,7 @@ uint64_t mon_vm_guest_tsc(struct mon_vm *vm);
  * signal).  Returns pvlink-run's exit status. */
 int mon_run(struct mon_vm *vm, unsigned timeout, int switch_after);
 /* Write guest console bytes to stdout; returns -1 (and stops the VM with
- * MON_EXIT_PIPE) if stdout is gone.  Called with the VM lock held. */
+ * MON_EXIT_HOST) if stdout is gone.  Called with the VM lock held. */
 int mon_console(struct mon_vm *vm, const void *buf, size_t n);
 /* Stop every vCPU with (status) unless a status is already set; with the
  * VM lock held. */

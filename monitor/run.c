@@ -40,7 +40,8 @@ int mon_console(struct mon_vm *vm, const void *buf, size_t n)
         return 0;
     if (errno != EPIPE)
         return 0; /* other errors are not the guest's business */
-    mon_stop_locked(vm, MON_EXIT_PIPE);
+    mon_stop_locked(vm, MON_EXIT_HOST);
+    vm->console_closed = true;
     return -1;
 }
 
@@ -335,7 +336,7 @@ int mon_run(struct mon_vm *vm, unsigned timeout, int switch_after)
     if (vm->failure)
         fprintf(stderr, "pvlink-run: guest failed: %s (vCPU %u, rip %#llx)\n", vm->failure,
                 vm->failed_cpu, rip_of(&vm->cpu[vm->failed_cpu]));
-    else if (vm->exit_status == MON_EXIT_PIPE)
+    else if (vm->console_closed)
         fprintf(stderr, "pvlink-run: the console (stdout) was closed; guest stopped\n");
     return vm->exit_status;
 }
