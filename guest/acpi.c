@@ -120,12 +120,16 @@ static uint64_t scan(uint64_t pa, uint64_t len)
 static uint64_t find_rsdp(const char **how)
 {
     uint64_t a = 0;
+    uintptr_t bda = BDA_EBDA_SEG;
     uint16_t seg;
 
     if (k_boot.rsdp)
         return *how = "start_info.rsdp_paddr", k_boot.rsdp;
     if (k_boot_is_ram(BDA_EBDA_SEG, 2)) {
-        memcpy(&seg, (const void *)(uintptr_t)BDA_EBDA_SEG, 2);
+        /* GCC takes any address below 4 KiB for an invalid object: the
+         * empty asm hides that this one is the BIOS data area's */
+        __asm__("" : "+r"(bda));
+        seg = *(const volatile uint16_t *)bda;
         uint64_t ebda = (uint64_t)seg << 4;
         if (ebda >= K_PAGE && ebda + EBDA_SCAN <= LOW_MEM_END &&
             k_boot_covered(ebda, EBDA_SCAN) && (a = scan(ebda, EBDA_SCAN)))

@@ -6,7 +6,10 @@
 #                          entry, site table (PVL_GUEST_KERNEL names it)
 #   $(B)/tests/guest-boot  the start_info parser (guest/boot.c, hosted) on
 #                          valid and malformed boot information
+#   $(B)/tests/guest-acpi  the ACPI reader (guest/acpi.c, hosted) on valid
+#                          and malformed tables
 #   $(B)/tests/guest-mkrom writes the test ROM images for the QEMU tests
+#   $(B)/fuzz/fuzz_acpi    libFuzzer target for the MADT reader (make fuzz)
 #   tests/guest/qemu.sh    boots the kernel under QEMU TCG
 
 GUEST_SRCS := guest/entry.S guest/vectors.S guest/trampoline.S guest/lib.c \
@@ -28,6 +31,7 @@ $(GUEST_KERNEL): $(GUEST_OBJS) $(CORE_GUEST_OBJS) $(GUEST_LDS)
 GUEST_TEST_ELF := $(B)/tests/guest-elf
 GUEST_TEST_BOOT := $(B)/tests/guest-boot
 GUEST_MKROM := $(B)/tests/guest-mkrom
+GUEST_TEST_ACPI := $(B)/tests/guest-acpi
 
 $(GUEST_TEST_ELF): $(B)/host/tests/guest/test_elf.o $(T_HARNESS) $(LIBPVLCORE)
 	$(quiet) LD $@
@@ -39,6 +43,26 @@ $(GUEST_TEST_BOOT): $(B)/host/tests/guest/test_boot.o $(B)/host/tests/harness.o
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $(filter %.o %.a,$^)
 
+$(GUEST_TEST_ACPI): $(B)/host/tests/guest/test_acpi.o $(B)/host/tests/harness.o
+	$(quiet) LD $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $(filter %.o %.a,$^)
+
+# The MADT reader under libFuzzer; `make fuzz-run` runs it after the core's.
+ACPI_FUZZ := $(B)/fuzz/fuzz_acpi
+ACPI_FUZZ_RUNS ?= 100000
+$(ACPI_FUZZ): tests/guest/fuzz_acpi.c tests/guest/acpi_env.h guest/acpi.c guest/boot.c \
+              guest/kern.h guest/layout.h
+	$(quiet) FUZZ $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ tests/guest/fuzz_acpi.c
+fuzz: $(ACPI_FUZZ)
+fuzz-run: fuzz-acpi-run
+fuzz-acpi-run: $(ACPI_FUZZ)
+	$(Q)mkdir -p $(B)/fuzz/acpi-corpus
+	$(Q)$(ACPI_FUZZ) -runs=$(ACPI_FUZZ_RUNS) -max_len=2048 $(B)/fuzz/acpi-corpus
+.PHONY: fuzz-acpi-run
+
 $(GUEST_MKROM): $(B)/host/tests/guest/mkrom.o $(B)/host/tools/romb.o $(LIBPVLCORE)
 	$(quiet) LD $@
 	$(Q)mkdir -p $(@D)
@@ -48,6 +72,8 @@ guest: $(GUEST_KERNEL)
 all: guest
 .PHONY: guest
 
-TEST_BINS += $(GUEST_KERNEL) $(GUEST_TEST_ELF) $(GUEST_TEST_BOOT) $(GUEST_MKROM)
+TEST_BINS += $(GUEST_KERNEL) $(GUEST_TEST_ELF) $(GUEST_TEST_BOOT) $(GUEST_TEST_ACPI) \
+             $(GUEST_MKROM)
 CHECKS += "PVL_GUEST_KERNEL=$(GUEST_KERNEL) $(GUEST_TEST_ELF)" $(GUEST_TEST_BOOT) \
+          $(GUEST_TEST_ACPI) \
           "tests/guest/qemu.sh $(GUEST_KERNEL) $(GUEST_MKROM)"
