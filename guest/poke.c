@@ -73,7 +73,10 @@
 #define PARK_TRIES 1000
 #define RETRY_SPINS 2000
 #define CLOCK_SPINS 100000000ull
-#define TRAP_BYTE 0x06 /* PUSH ES: #UD in 64-bit mode */
+/* PUSH ES, #UD in 64-bit mode: a marker written over a site's first byte
+ * for the duration of a link, never part of what a site becomes (the
+ * core's emitter has no form for it; see the top of this file). */
+#define TRAP_BYTE 0x06
 
 enum kind { MULTI, NOP1, CALL1 };
 
@@ -121,19 +124,27 @@ static int nops_at(const uint8_t *b, size_t n)
     return !memcmp(b, want, n);
 }
 
+/* Are the bytes (b), at (at), a call as the core's emitter writes it?
+ * Its target in (*target). */
+static int call_at(const uint8_t *b, uintptr_t at, uint64_t *target)
+{
+    uint8_t again[PVL_CALL_LEN];
+    int32_t rel;
+
+    memcpy(&rel, b + 1, 4);
+    *target = at + PVL_CALL_LEN + (uint64_t)(int64_t)rel;
+    return pvl_emit_call(again, at, *target) == PVL_OK && !memcmp(again, b, PVL_CALL_LEN);
+}
+
 static void classify(struct change *c)
 {
     const uint8_t *o = old_b + c->off;
-    int32_t rel;
 
     c->kind = MULTI;
-    if (c->room <= ONE_NOP_MAX && nops_at(o, c->room)) {
+    if (c->room <= ONE_NOP_MAX && nops_at(o, c->room))
         c->kind = NOP1;
-    } else if (c->room == PVL_CALL_LEN && o[0] == 0xe8) {
-        memcpy(&rel, o + 1, 4);
+    else if (c->room == PVL_CALL_LEN && call_at(o, (uintptr_t)c->at, &c->target))
         c->kind = CALL1;
-        c->target = (uintptr_t)c->at + PVL_CALL_LEN + (uint64_t)(int64_t)rel;
-    }
 }
 
 /* By address, for the lookups below (tables are nearly sorted). */
@@ -325,9 +336,11 @@ static int parked_safe(int rom_busy, struct k_poke_stats *st, uint64_t *where)
 {
     struct k_cpu *me = k_this_cpu();
     int calls_inside = rom_busy;
+    uint64_t t;
 
     for (unsigned i = 0; i < nchg; i++)
-        calls_inside |= chg[i].room > PVL_CALL_LEN && old_b[chg[i].off] == 0xe8;
+        calls_inside |= chg[i].room > PVL_CALL_LEN &&
+                        call_at(old_b + chg[i].off, (uintptr_t)chg[i].at, &t);
     for (unsigned i = 0; i < k_ncpus; i++) {
         struct k_frame *f = k_cpus[i].park_frame;
         const struct change *c;

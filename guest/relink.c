@@ -308,6 +308,41 @@ static uint64_t report_load(uint64_t during)
     return bad;
 }
 
+/* The cycles on this CPU while every other CPU runs the load; then the
+ * load stops.  Returns the number of failed links. */
+static unsigned under_load(uint64_t n, pvl_policy_fn policy, int switched, uint64_t *during,
+                           unsigned *nlinks)
+{
+    unsigned failed;
+
+    stop = 0, stalled = 0;
+    memset(seen, 0, sizeof seen);
+    for (unsigned i = 1; i < k_ncpus; i++)
+        k_smp_run(&k_cpus[i], load_fn, &k_cpus[i]);
+    failed = cycles(n, policy, switched, during, nlinks);
+    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+    for (unsigned i = 1; i < k_ncpus; i++)
+        k_smp_wait(&k_cpus[i]);
+    return failed;
+}
+
+static void report_links(uint64_t n, unsigned nlinks, unsigned failed, unsigned chosen,
+                         uint64_t limit)
+{
+    char sites[64];
+
+    if (limit)
+        k_snprintf(sites, sizeof sites, "%u sites taking part (at most %llu asked)", chosen,
+                   (unsigned long long)limit);
+    else
+        k_snprintf(sites, sizeof sites, "all sites");
+    k_printf("relink: %llu cycles, %u links on %u CPUs, %s, %u failed; now %s\n",
+             (unsigned long long)n, nlinks, k_ncpus, sites, failed, k_rom_name(k_linked()));
+    report_paths();
+    if (stalled)
+        k_printf("relink: %u times a CPU did no load step between two links\n", stalled);
+}
+
 int k_relink(const char *ns, const char *sites)
 {
     uint64_t n, limit, during = 0;
@@ -329,24 +364,8 @@ int k_relink(const char *ns, const char *sites)
         if (k_link_to(0, "relink setup", 0, 0, 1, &st) != 0)
             return -1;
     }
-    stop = 0, stalled = 0;
-    memset(seen, 0, sizeof seen);
-    for (unsigned i = 1; i < k_ncpus; i++)
-        k_smp_run(&k_cpus[i], load_fn, &k_cpus[i]);
-    failed = cycles(n, policy, switched, &during, &nlinks);
-    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
-    for (unsigned i = 1; i < k_ncpus; i++)
-        k_smp_wait(&k_cpus[i]);
-    if (limit)
-        k_printf("relink: %llu cycles, %u links on %u CPUs, %u sites taking part (at most "
-                 "%llu asked), %u failed; now %s\n", (unsigned long long)n, nlinks, k_ncpus,
-                 chosen, (unsigned long long)limit, failed, k_rom_name(k_linked()));
-    else
-        k_printf("relink: %llu cycles, %u links on %u CPUs, all sites, %u failed; now %s\n",
-                 (unsigned long long)n, nlinks, k_ncpus, failed, k_rom_name(k_linked()));
-    report_paths();
-    if (stalled)
-        k_printf("relink: %u times a CPU did no load step between two links\n", stalled);
+    failed = under_load(n, policy, switched, &during, &nlinks);
+    report_links(n, nlinks, failed, chosen, limit);
     if (report_load(during) || failed || stalled) {
         k_puts("FAILURE\n");
         return -1;
