@@ -17,7 +17,10 @@
  * already are, right after a switch, is skipped).  Each visit is one k_link_to()
  * (poke.c picks the breakpoint path or the rendezvous).  The monitor is polled
  * before the first cycle and once a cycle: a switch links to B at once
- * ("ROM switch", counted like the others) and adds B to the cycle.  With
+ * ("ROM switch", counted like the others) and adds B to the cycle.  When
+ * the monitor announced that it may switch (PVL_HV_ROM_SWITCH) and no
+ * switch has come after N cycles, relink goes on cycling until one comes
+ * (SWITCH_WAIT_S seconds at most), then does one more cycle.  With
  * SITES, only the first SITES sites (in table order) that a ROM known when
  * relink starts changes take part, every other site is kept native, and
  * clock_read sites are kept native (a kernel whose clock sites read two
@@ -26,8 +29,8 @@
  *
  * Links and load interleave whatever the host's scheduling: before each
  * link, every other CPU must have completed a load step since the one
- * before (waited for, a second at most; on a slow or busy host a whole
- * relink can otherwise fit between two steps).  The summary gives, per
+ * before (waited for, PROGRESS_WAIT_S seconds at most; on a slow or busy
+ * host a whole relink can otherwise fit between two steps).  The summary gives, per
  * path, links, sites changed per link, rounds and IPIs per link, TSC
  * cycles per link; the load steps the other CPUs completed while links
  * were in progress; and the wrong results.  SUCCESS needs every link done,
@@ -41,6 +44,8 @@
 #define LOAD_WIN 16    /* window pages LOAD_WIN + 2 * cpu are the load's */
 #define LOAD_FRAME 8   /* so are scratch frames LOAD_FRAME + 2 * cpu, + 1 */
 #define MAX_SITES 2048
+#define PROGRESS_WAIT_S 5
+#define SWITCH_WAIT_S 60
 #define RFLAGS_IF 0x200ull
 
 _Static_assert(K_SCRATCH_PAGES >= LOAD_FRAME + 2 * K_MAX_CPUS, "scratch frames for the load");
@@ -136,11 +141,11 @@ static void load_fn(void *arg)
 static uint64_t seen[K_MAX_CPUS]; /* each CPU's steps at the last link */
 static unsigned stalled;          /* links before which a CPU did not advance */
 
-/* Wait (a second at most) until every other CPU has done a load step
- * since the last link. */
+/* Wait (PROGRESS_WAIT_S at most) until every other CPU has done a load
+ * step since the last link. */
 static void wait_progress(void)
 {
-    uint64_t end = k_ticks() + K_TICK_HZ;
+    uint64_t end = k_ticks() + PROGRESS_WAIT_S * K_TICK_HZ;
 
     for (unsigned i = 1; i < k_ncpus; i++) {
         while (loads[i].ops == seen[i] && k_ticks() < end)
@@ -252,22 +257,43 @@ static unsigned visit(const struct k_rom *r, const char *when, int quiet, pvl_po
     return failed;
 }
 
+/* Go on after cycle (c) of (n)?  Past n only while an announced switch
+ * has not come (and not for ever). */
+static int more(uint64_t c, uint64_t n, uint64_t *deadline)
+{
+    if (c < n)
+        return 1;
+    if (!(k_hv.rom_flags & PVL_HV_ROM_SWITCH) || k_rom_get(1))
+        return 0;
+    if (!*deadline) {
+        *deadline = k_ticks() + SWITCH_WAIT_S * K_TICK_HZ;
+        k_printf("relink: %llu cycles done; cycling on until the announced ROM switch comes\n",
+                 (unsigned long long)n);
+    }
+    return k_ticks() < *deadline;
+}
+
 /* Run the cycles; returns the number of failed links. */
 static unsigned cycles(uint64_t n, pvl_policy_fn policy, int switched, uint64_t *during,
-                       unsigned *nlinks)
+                       unsigned *nlinks, uint64_t *ncycles)
 {
     const struct k_rom *t[6];
     unsigned nt, failed = 0;
+    uint64_t deadline = 0, c = 0;
 
-    for (uint64_t c = 0; c < n && !failed; c++) {
-        if (switched || (k_link_events() & PVL_EV_ROM_SWITCH))
+    for (; !failed && more(c, n, &deadline); c++) {
+        if (switched || (k_link_events() & PVL_EV_ROM_SWITCH)) {
             failed += visit(k_rom_get(1), "ROM switch", 0, policy, during, nlinks);
+            if (c >= n)
+                n = c + 1; /* one more cycle, with B */
+        }
         switched = 0;
         visits(t, &nt);
         for (unsigned v = 0; v < nt && !failed; v++)
             if (t[v] != k_linked()) /* not where a switch just went */
                 failed += visit(t[v], "relink", 1, policy, during, nlinks);
     }
+    *ncycles = c;
     return failed;
 }
 
@@ -311,7 +337,7 @@ static uint64_t report_load(uint64_t during)
 /* The cycles on this CPU while every other CPU runs the load; then the
  * load stops.  Returns the number of failed links. */
 static unsigned under_load(uint64_t n, pvl_policy_fn policy, int switched, uint64_t *during,
-                           unsigned *nlinks)
+                           unsigned *nlinks, uint64_t *ncycles)
 {
     unsigned failed;
 
@@ -319,7 +345,7 @@ static unsigned under_load(uint64_t n, pvl_policy_fn policy, int switched, uint6
     memset(seen, 0, sizeof seen);
     for (unsigned i = 1; i < k_ncpus; i++)
         k_smp_run(&k_cpus[i], load_fn, &k_cpus[i]);
-    failed = cycles(n, policy, switched, during, nlinks);
+    failed = cycles(n, policy, switched, during, nlinks, ncycles);
     __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
     for (unsigned i = 1; i < k_ncpus; i++)
         k_smp_wait(&k_cpus[i]);
@@ -364,7 +390,7 @@ int k_relink(const char *ns, const char *sites)
         if (k_link_to(0, "relink setup", 0, 0, 1, &st) != 0)
             return -1;
     }
-    failed = under_load(n, policy, switched, &during, &nlinks);
+    failed = under_load(n, policy, switched, &during, &nlinks, &n);
     report_links(n, nlinks, failed, chosen, limit);
     if (report_load(during) || failed || stalled) {
         k_puts("FAILURE\n");
