@@ -10,7 +10,8 @@
 #                          and malformed tables
 #   $(B)/tests/guest-mkrom writes the test ROM images for the QEMU tests
 #   $(B)/fuzz/fuzz_acpi    libFuzzer target for the MADT reader (make fuzz)
-#   tests/guest/qemu.sh    boots the kernel under QEMU TCG
+#   tests/guest/qemu.sh    boots the kernel under QEMU TCG (and KVM for the
+#                          case TCG cannot show)
 
 GUEST_SRCS := guest/entry.S guest/vectors.S guest/trampoline.S guest/lib.c \
               guest/lock.c guest/console.c guest/boot.c guest/acpi.c guest/trap.c \
@@ -76,4 +77,4 @@ TEST_BINS += $(GUEST_KERNEL) $(GUEST_TEST_ELF) $(GUEST_TEST_BOOT) $(GUEST_TEST_A
              $(GUEST_MKROM)
 CHECKS += "PVL_GUEST_KERNEL=$(GUEST_KERNEL) $(GUEST_TEST_ELF)" $(GUEST_TEST_BOOT) \
           $(GUEST_TEST_ACPI) \
-          "tests/guest/qemu.sh $(GUEST_KERNEL) $(GUEST_MKROM)"
+          "tests/guest/qemu.sh $(GUEST_KERNEL) $(GUEST_MKROM) $(ROM_IMAGE)"

@@ -9,7 +9,10 @@
  * publish another ROM (PVL_EV_ROM_SWITCH from PVL_HC_POLL, then
  * PVL_HC_ROM_INFO).  Every ROM is untrusted: the region the monitor names
  * is checked against the kernel image and the memory map, and
- * pvl_rom_load() checks the image itself.
+ * pvl_rom_load() checks the image itself.  Then the ROM's probe, if it
+ * has one, says whether it runs on this machine at all (the pvlink ROM
+ * checks the CPUID signature): one that declines leaves every site
+ * native, said in one line.
  *
  * The kernel knows at most two ROMs: the boot one (slot 0, "ROM A") and
  * the one a switch published (slot 1, "ROM B").  k_link_to() is the one function
@@ -225,9 +228,26 @@ int k_link_to(const struct k_rom *r, const char *when, pvl_policy_fn policy, voi
     return 0;
 }
 
+enum load { LOADED, REJECTED, DECLINED };
+
+/* Does the ROM accept this machine?  Its probe (C convention, no
+ * arguments, nonzero accepts) runs before anything is planned; a ROM
+ * without one accepts.  A decline is said in one line. */
+static int accepts(const struct k_rom *r)
+{
+    int (*probe)(void) = (int (*)(void))(uintptr_t)r->env.probe;
+
+    if (!probe || probe())
+        return 1;
+    k_printf("pvlink: ROM at %#llx declined this machine (its probe returned 0): all %zu "
+             "sites stay native\n", (unsigned long long)r->addr, k_nsites());
+    return 0;
+}
+
 /* Validate the ROM image at physical (addr), at most (len) bytes, into
- * (r).  0, or -1 after a message. */
-static int load_rom(struct k_rom *r, uint64_t addr, size_t len)
+ * (r), and ask it whether it runs here.  REJECTED and DECLINED come after
+ * one line saying so. */
+static enum load load_rom(struct k_rom *r, uint64_t addr, size_t len)
 {
     struct pvl_diag d = {0};
     char msg[160];
@@ -237,10 +257,13 @@ static int load_rom(struct k_rom *r, uint64_t addr, size_t len)
                      &r->env, &d) != PVL_OK) {
         pvl_diag_format(&d, msg, sizeof msg);
         k_printf("pvlink: ROM at %#llx rejected: %s\n", (unsigned long long)addr, msg);
-        return -1;
+        return REJECTED;
     }
-    r->addr = addr, r->size = len, r->valid = 1;
-    return 0;
+    r->addr = addr, r->size = len;
+    if (!accepts(r))
+        return DECLINED;
+    r->valid = 1;
+    return LOADED;
 }
 
 static void print_native(const char *why)
@@ -284,6 +307,7 @@ static int region_ok(const char *src, uint64_t a, uint64_t size, uint64_t region
 static void link_from_monitor(void)
 {
     struct k_poke_stats st;
+    enum load l = REJECTED;
 
     if (k_hv.rom_flags & PVL_HV_ROM_SWITCH)
         k_puts("pvlink: the monitor may switch ROMs while the kernel runs\n");
@@ -291,9 +315,11 @@ static void link_from_monitor(void)
         print_native("no ROM");
         return;
     }
-    if (!region_ok("CPUID ROM leaf", k_hv.rom_addr, k_hv.rom_size, k_hv.rom_region) ||
-        load_rom(&roms[0], k_hv.rom_addr, k_hv.rom_size) != 0) {
-        print_native("ROM rejected");
+    if (region_ok("CPUID ROM leaf", k_hv.rom_addr, k_hv.rom_size, k_hv.rom_region))
+        l = load_rom(&roms[0], k_hv.rom_addr, k_hv.rom_size);
+    if (l != LOADED) {
+        if (l == REJECTED)
+            print_native("ROM rejected");
         return;
     }
     if (k_hv.rom_flags & PVL_HV_ROM_LATE) {
@@ -306,7 +332,8 @@ static void link_from_monitor(void)
     k_link_to(&roms[0], "boot", 0, 0, 0, &st);
 }
 
-/* The option-ROM area lies in the boot identity map. */
+/* The option-ROM area lies in the boot identity map.  The first valid
+ * ROM decides: linked, refused by the linker, or declined by its probe. */
 static void link_from_optrom(void)
 {
     struct k_poke_stats st;
@@ -314,9 +341,14 @@ static void link_from_optrom(void)
     for (uint64_t a = PVL_OPTROM_START; a < PVL_OPTROM_END; a += PVL_OPTROM_ALIGN) {
         if (*(const volatile uint32_t *)(uintptr_t)a != PVL_ROM_MAGIC)
             continue;
-        if (load_rom(&roms[0], a, PVL_OPTROM_END - a) == 0) {
+        switch (load_rom(&roms[0], a, PVL_OPTROM_END - a)) {
+        case LOADED:
             k_link_to(&roms[0], "boot", 0, 0, 0, &st);
-            return; /* linked, or a valid ROM the kernel cannot link */
+            return;
+        case DECLINED:
+            return;
+        case REJECTED:
+            break;
         }
     }
     print_native("no ROM");
@@ -347,7 +379,7 @@ static int learn_switch(void)
         return -1;
     }
     if (!region_ok("ROM_INFO", h.args[0], h.args[1], h.args[2]) ||
-        load_rom(&roms[1], h.args[0], h.args[1]) != 0)
+        load_rom(&roms[1], h.args[0], h.args[1]) != LOADED)
         return -1;
     return 0;
 }

@@ -6,7 +6,7 @@ ROM_IMAGE := $(B)/rom/pvlink.rom
 ROM_CFLAGS := $(GUEST_CFLAGS) -fPIC -fvisibility=hidden -fno-jump-tables \
               -ffunction-sections $(call cc-flag,-fno-reorder-blocks-and-partition) \
               -I$(B)/rom -Irom
-ROM_OBJS := $(B)/rom/head.o $(B)/rom/console.o $(B)/rom/clock.o
+ROM_OBJS := $(B)/rom/head.o $(B)/rom/console.o $(B)/rom/clock.o $(B)/rom/probe.o
 
 $(B)/rom/genops: $(B)/host/rom/genops.o
 	$(quiet) LD $@
@@ -47,12 +47,13 @@ all: rom
 .PHONY: rom
 
 # ROM B, published by `pvlink-run --rom-switch`: ROM A's objects plus B's
-# entries (rom/switch.S, rom/console_b.c); its table is A's with the
-# choices of switch.S's .rom_variant section applied by rom/variant.  Only
-# that section, which is not part of the image, may hold absolute
-# relocations (entry offsets: the image is linked at 0).
+# entries (rom/switch.S, rom/console_b.c, rom/clock_b.c); its table is A's with the
+# choices of switch.S's .rom_variant section applied by rom/variant, each
+# call entry's length taken from its symbol's size (nm -S).  Only that
+# section, which is not part of the image, may hold absolute relocations
+# (entry offsets: the image is linked at 0).
 ROM_B_IMAGE := $(B)/rom/pvlink-b.rom
-ROM_B_OBJS := $(ROM_OBJS) $(B)/rom/switch.o $(B)/rom/console_b.o
+ROM_B_OBJS := $(ROM_OBJS) $(B)/rom/switch.o $(B)/rom/console_b.o $(B)/rom/clock_b.o
 
 $(B)/rom/switch.o: rom/switch.S $(B)/rom/ops.inc
 	$(quiet) AS-ROM $@
@@ -74,7 +75,8 @@ $(ROM_B_IMAGE): $(B)/rom/rom-b.elf $(B)/rom/variant
 	$(quiet) VARIANT $@
 	$(Q)objcopy -O binary -j .rom $< $@.flat
 	$(Q)objcopy -O binary -j .rom_variant $< $@.choices
-	$(Q)$(B)/rom/variant $@.flat $@.choices $@
+	$(Q)nm -S --defined-only $< > $@.syms
+	$(Q)$(B)/rom/variant $@.flat $@.choices $@.syms $@
 
 rom: $(ROM_B_IMAGE)
 all: $(ROM_B_IMAGE)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/guest/qemu.sh KERNEL MKROM: boot the reference kernel under QEMU
+# tests/guest/qemu.sh KERNEL MKROM ROM: boot the reference kernel under QEMU
 # TCG and check what it prints and how it exits.  Prints PASS/FAIL/SKIP
 # lines for tests/run.sh; a failed case shows the console output.
 #
@@ -16,6 +16,7 @@
 set -u
 KERNEL=$1
 MKROM=$2
+PVLROM=$3 # the pvlink monitor's own ROM
 P=guest-qemu
 QEMU=qemu-system-x86_64
 ROM_ADDR=0xd0000
@@ -24,7 +25,7 @@ if ! command -v "$QEMU" >/dev/null 2>&1; then
     echo "SKIP $P:all: $QEMU is not installed (Debian: qemu-system-x86)"
     exit 0
 fi
-for f in "$KERNEL" "$MKROM"; do
+for f in "$KERNEL" "$MKROM" "$PVLROM"; do
     if [ ! -x "$f" ] && [ ! -f "$f" ]; then
         echo "FAIL $P:setup: $f is missing (make B=... all)"
         exit 1
@@ -160,6 +161,17 @@ check exit_without_device 0 "io: 10 port writes \(io_delay, port 0x80\), [0-9]+ 
     "exit 0: no debug-exit port \(0x501\) and no pvlink monitor; halting"
 
 # ---- ROMs found by the option-ROM scan -----------------------------------
+# The pvlink monitor's ROM on a monitor that is not pvlink's: its probe
+# (the CPUID signature) declines, one line says so, every site stays
+# native, and the self-test passes.
+boot "$MICROVM" selftest -device loader,file="$PVLROM",addr=0xc0000,force-raw=on
+if check rom_declines 1 \
+    "pvlink: ROM at 0xc0000 declined this machine \(its probe returned 0\): all [1-9][0-9]* sites stay native" \
+    SUCCESS; then
+    n=$(grep -c '^pvlink:' <<<"$out")
+    [ "$n" -eq 1 ] || { echo "FAIL $P:rom_declines: $n pvlink lines, expected 1"; failed=1; }
+fi
+
 rom() { # KIND: build the ROM image and the expected report
     "$MKROM" "$1" "$tmp/$1.rom" || { echo "FAIL $P:rom_$1: guest-mkrom $1 failed"; failed=1; return 1; }
     want=$("$MKROM" expect "$1" "$KERNEL") || { echo "FAIL $P:rom_$1: guest-mkrom expect failed"; failed=1; return 1; }
