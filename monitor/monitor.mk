@@ -33,8 +33,15 @@ $(MON_TEST): $(B)/host/tests/monitor/test_monitor.o $(T_HARNESS) $(LIBPVLCORE)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^
 
-TEST_BINS += $(MON_TEST) $(MON_GUESTS) $(PVLINK_RUN) $(GUEST_KERNEL) $(ROM_B_IMAGE)
+# A ROM whose probe declines, from the guest tests' ROM builder.
+$(B)/tests/monitor/decline.rom: $(GUEST_MKROM)
+	$(quiet) GEN $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(GUEST_MKROM) decline $@
+
+TEST_BINS += $(MON_TEST) $(MON_GUESTS) $(PVLINK_RUN) $(GUEST_KERNEL) $(ROM_B_IMAGE) \
+             $(B)/tests/monitor/decline.rom
 CHECKS += "mkdir -p $(B)/tmp/monitor && MON_RUN=$(PVLINK_RUN) MON_TINY=$(B)/tests/monitor/tiny \
 	MON_FAULT=$(B)/tests/monitor/fault MON_HANG=$(B)/tests/monitor/hang MON_ROM=$(ROM_IMAGE) \
-	MON_ROM_B=$(ROM_B_IMAGE) \
+	MON_ROM_B=$(ROM_B_IMAGE) MON_ROM_DECLINE=$(B)/tests/monitor/decline.rom \
 	MON_TMP=$(B)/tmp/monitor MON_KERNEL=$(GUEST_KERNEL) $(MON_TEST)"

@@ -12,6 +12,9 @@
  *   refuse  io_delay NOPs, and a read_tsc template longer than its
  *           sites' room: the link must be refused as a whole
  *   badsum  the nop image with its checksum broken: must be rejected
+ *   decline the nop image with a probe that always declines (xor %eax,
+ *           %eax; ret): the kernel must keep every site native, on any
+ *           monitor, and say so in one line
  */
 #include <elf.h>
 #include <stdio.h>
@@ -35,6 +38,8 @@ static const unsigned char tsc_long[] = {0x0f, 0x31, 0x48, 0xc1, 0xe2, 0x20,
                                          0x48, 0x09, 0xd0, 0x0f, 0x1f, 0x00};
 /* outb %al, $0x80; ret: io_delay as a call, changing nothing */
 static const unsigned char io_thunk[] = {0xe6, 0x80, 0xc3};
+/* xor %eax, %eax; ret: a probe that declines */
+static const unsigned char no_probe[] = {0x31, 0xc0, 0xc3};
 
 static void op_nop(struct romb *b, uint16_t op)
 {
@@ -54,6 +59,8 @@ static void build(struct romb *b, const char *kind)
         return;
     }
     op_nop(b, PVK_OP_IO_DELAY);
+    if (!strcmp(kind, "decline"))
+        romb_probe(b, romb_code(b, no_probe, sizeof no_probe));
     if (!strcmp(kind, "refuse")) {
         uint32_t t = romb_code(b, tsc_long, sizeof tsc_long);
         romb_op(b, PVK_OP_READ_TSC, PVL_ACT_INLINE, t, sizeof tsc_long,
@@ -139,17 +146,18 @@ static int expect(const char *kind, const char *kernel)
 int main(int argc, char **argv)
 {
     static struct romb b;
-    const char *kinds[] = {"nop", "mixed", "refuse", "badsum"};
+    const char *kinds[] = {"nop", "mixed", "refuse", "badsum", "decline"};
+    const size_t nkinds = sizeof kinds / sizeof kinds[0];
     size_t size, k;
     unsigned char *img;
     FILE *f;
 
     if (argc == 4 && !strcmp(argv[1], "expect"))
         return expect(argv[2], argv[3]);
-    for (k = 0; argc == 3 && k < 4 && strcmp(argv[1], kinds[k]); k++)
+    for (k = 0; argc == 3 && k < nkinds && strcmp(argv[1], kinds[k]); k++)
         ;
-    if (argc != 3 || k == 4) {
-        fprintf(stderr, "usage: %s nop|mixed|refuse|badsum OUT\n"
+    if (argc != 3 || k == nkinds) {
+        fprintf(stderr, "usage: %s nop|mixed|refuse|badsum|decline OUT\n"
                         "       %s expect nop|mixed|refuse KERNEL\n",
                 argv[0], argv[0]);
         return 2;

@@ -225,6 +225,12 @@ if rom refuse; then
         [ "$got" -eq "$n" ] || { echo "FAIL $P:rom_refused: $got refused sites listed, expected $n"; failed=1; }
     fi
 fi
+if rom decline; then
+    boot "$MICROVM" selftest -device loader,file="$tmp/decline.rom",addr=$ROM_ADDR,force-raw=on
+    check rom_probe_declines 1 \
+        "pvlink: ROM at $ROM_ADDR declined this machine \(its probe returned 0\): all [1-9][0-9]* sites stay native" \
+        SUCCESS
+fi
 if rom badsum; then
     boot "$MICROVM" selftest -device loader,file="$tmp/badsum.rom",addr=$ROM_ADDR,force-raw=on
     check rom_bad_checksum 1 \

@@ -6,7 +6,8 @@
  * Paths come from the environment (set by monitor/monitor.mk):
  *   MON_RUN (pvlink-run), MON_TINY, MON_FAULT, MON_HANG (test guests),
  *   MON_ROM (the built-in ROM image, as a file), MON_ROM_B (the switch
- *   ROM), MON_TMP (scratch dir), MON_KERNEL (the reference kernel).
+ *   ROM), MON_ROM_DECLINE (a ROM whose probe declines), MON_TMP (scratch
+ *   dir), MON_KERNEL (the reference kernel).
  *
  * SMP cases run 2 vCPUs (this host's software KVM recommends 2) and keep
  * the guest's work tiny; they assert exits, rounds and IPIs, never time.
@@ -888,6 +889,24 @@ static void console_closed(void)
     CHECK(strstr(err, "pvlink-run: the console (stdout) was closed; guest stopped") != NULL);
 }
 
+/* A ROM whose probe declines leaves the kernel native even under the
+ * pvlink monitor, after one line (the ROM is tests/guest/mkrom's
+ * "decline", in MON_ROM_DECLINE). */
+static void rom_declines(void)
+{
+    struct res r;
+
+    if (!have_kvm())
+        return;
+    RUN(&r, "--timeout", "120", "--rom", env("MON_ROM_DECLINE"), env("MON_KERNEL"), "--",
+        "selftest");
+    expect(&r, 0, NULL, "declining ROM", __LINE__);
+    CHECK(strstr(r.out, "pvlink: ROM at 0xc0000 declined this machine (its probe returned 0): "
+                        "all ") != NULL);
+    CHECK(strstr(r.out, "pvlink: linked") == NULL);
+    CHECK(strstr(r.out, "\nSUCCESS\n") != NULL);
+}
+
 /* The switch ROM is checked at its address before anything runs. */
 static void bad_switch_rom(void)
 {
@@ -911,4 +930,4 @@ T_CASES(T(tiny_boots), T(guest_failures), T(usage_errors), T(bad_kernels_refused
         T(note_seen_twice), T(bad_roms_refused), T(policies_checked), T(kernel_selftest),
         T(log_exits), T(clock_exits), T(hypercall_fuzz), T(smp_selftest), T(smp_exits),
         T(no_acpi), T(relink_switch), T(relink_ten_sites), T(switch_on_signal),
-        T(console_closed), T(bad_switch_rom))
+        T(console_closed), T(bad_switch_rom), T(rom_declines))
