@@ -26,7 +26,7 @@
 
 #define ROOM 5
 
-static const struct pvl_op_info gen_ops[1] = {{"val", ROOM, PVL_OP_RESULT, 0, PVL_CLB(RAX), 0}};
+static const struct pvl_op_info gen_ops[1] = {{"val", ROOM, PVL_OP_RESULT, 0, PVL_CLB(RAX), 0, 0}};
 static const struct pvl_iface gen_iface = {"bench.gen", 1, 0, 1, gen_ops};
 
 static const struct pvr_op_impl impl_two[] = {PVR_INLINE(val, "\xb8\x02\x00\x00\x00", PVL_CLB(RAX))};

@@ -6,9 +6,10 @@
 
 #include "internal.h"
 
-#define OP_INFO_(N, n, room_, clb, fl, txt, bytes)                           \
+#define OP_INFO_(N, n, room_, since, clb, fl, txt, bytes)                         \
     [PVK_OP_##N] = {.name = #n,                                              \
                     .room = room_,                                           \
+                    .room_since = since,                                     \
                     .props = fl,                                             \
                     .native_len = sizeof(bytes) - 1,                         \
                     .clobbers = clb,                                         \

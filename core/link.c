@@ -257,6 +257,7 @@ static pvl_result emit_call(const struct pvl_link *l, const struct pvl_impl *m,
                             const struct pvl_site_info *si, uint8_t *out, uint8_t *state)
 {
     pvl_result r;
+    size_t pad;
 
     if (!m->call)
         return PVL_E_NO_CALL;
@@ -266,9 +267,15 @@ static pvl_result emit_call(const struct pvl_link *l, const struct pvl_impl *m,
         return PVL_E_CALL_ROOM;
     if ((r = allowed(m->call_clobbers | PVL_CLB(STACK), si, state)) != PVL_OK)
         return r;
-    if ((r = pvl_emit_call(out, si->addr, m->call)) != PVL_OK)
+    /* NOPs first, the call last: whoever is inside the callee returns to
+     * the end of the room, an instruction boundary under every action, so
+     * that the site can be re-linked while calls through it are under way
+     * (the NOPs after a call would otherwise be a return address in the
+     * middle of the next contents). */
+    pad = si->room - PVL_CALL_LEN;
+    if ((r = pvl_emit_call(out + pad, si->addr + pad, m->call)) != PVL_OK)
         return r;
-    pvl_emit_nops(out + PVL_CALL_LEN, si->room - PVL_CALL_LEN);
+    pvl_emit_nops(out, pad);
     return PVL_OK;
 }
 

@@ -41,14 +41,14 @@
  *               serializes).  A CPU interrupted inside a changed site's
  *               NOP padding is moved past it; one inside real instructions
  *               makes the initiator release everyone and try again later.
- *               So does one inside ROM code when a changed site of more
- *               than 5 bytes holds a call: its return address would land
- *               in the middle of the room.  (The catalog's own native
- *               calls, console_write and clock_read, have 5-byte rooms:
- *               their return address is the end of the site.)  And so
- *               does one inside ROM code when the clock moves from a ROM's
- *               to the native one: it may be half-way through a read of
- *               the old clock, which it would finish after the hand-over.
+ *               A CPU inside ROM code is no obstacle: the core writes a
+ *               call at the end of its room, NOPs first, and the native
+ *               calls fill their 5-byte rooms, so every return address is
+ *               the end of a site, which holds an instruction boundary
+ *               whatever the site becomes.  It is one when the clock moves
+ *               from a ROM's to the native one: it may be half-way through
+ *               a read of the old clock, which it would finish after the
+ *               hand-over.
  *
  * While a round is open the initiator runs no site (the sites it would run
  * may be half-written): rounds, IPIs (local APIC registers are memory),
@@ -335,12 +335,7 @@ static pvl_result via_breakpoint(struct k_poke_stats *st)
 static int parked_safe(int rom_busy, struct k_poke_stats *st, uint64_t *where)
 {
     struct k_cpu *me = k_this_cpu();
-    int calls_inside = rom_busy;
-    uint64_t t;
 
-    for (unsigned i = 0; i < nchg; i++)
-        calls_inside |= chg[i].room > PVL_CALL_LEN &&
-                        call_at(old_b + chg[i].off, (uintptr_t)chg[i].at, &t);
     for (unsigned i = 0; i < k_ncpus; i++) {
         struct k_frame *f = k_cpus[i].park_frame;
         const struct change *c;
@@ -352,8 +347,8 @@ static int parked_safe(int rom_busy, struct k_poke_stats *st, uint64_t *where)
                 return *where = f->rip, 0;
             f->rip = (uintptr_t)c->at + c->room;
             st->moved++;
-        } else if (calls_inside && (f->rip < (uintptr_t)__image_start ||
-                                    f->rip >= (uintptr_t)__text_end)) {
+        } else if (rom_busy && (f->rip < (uintptr_t)__image_start ||
+                                f->rip >= (uintptr_t)__text_end)) {
             return *where = f->rip, 0;
         }
     }

@@ -7,7 +7,7 @@
 
 #include <pvlink/kernel_ops.h>
 
-#define OP_(N, n, room, clb, fl, txt, bytes) printf(".set OP_%s, %d\n", #n, PVK_OP_##N);
+#define OP_(N, n, room, since, clb, fl, txt, bytes) printf(".set OP_%s, %d\n", #n, PVK_OP_##N);
 
 int main(void)
 {

@@ -13,12 +13,12 @@ struct pvl_range fx_exec;
 
 static const struct pvl_op_info fx_ops[TOP_NOPS] = {
     [TOP_ADD] = {"add", 8, PVL_OP_RESULT, 4, PVL_CLB(RAX) | PVL_CLB(FLAGS) | PVL_CLB(STACK),
-                 (const uint8_t *)"\x48\x8d\x04\x37"},
+                 (const uint8_t *)"\x48\x8d\x04\x37", 0},
     [TOP_POKE] = {"poke", 6, 0, 3, PVL_CLB(FLAGS) | PVL_CLB(STACK),
-                  (const uint8_t *)"\x48\x89\x37"},
+                  (const uint8_t *)"\x48\x89\x37", 0},
     [TOP_GET] = {"get", 5, PVL_OP_RESULT, 5, PVL_CLB_C,
-                 (const uint8_t *)"\xb8\x11\x00\x00\x00"},
-    [TOP_HOOK] = {"hook", 5, PVL_OP_NATIVE_CALL, 0, PVL_CLB_C, NULL},
+                 (const uint8_t *)"\xb8\x11\x00\x00\x00", 0},
+    [TOP_HOOK] = {"hook", 5, PVL_OP_NATIVE_CALL, 0, PVL_CLB_C, NULL, 0},
 };
 
 const struct pvl_iface fx_iface = {"pvlink.test", 1, 0, TOP_NOPS, fx_ops};

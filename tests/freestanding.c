@@ -19,9 +19,9 @@ __attribute__((noreturn)) static void fs_exit(long status)
 }
 
 static const struct pvl_op_info ops[2] = {
-    {"first", 5, 0, 1, PVL_CLB(FLAGS), (const uint8_t *)"\xfa"},
+    {"first", 5, 0, 1, PVL_CLB(FLAGS), (const uint8_t *)"\xfa", 0},
     {"second", 8, PVL_OP_RESULT, 3, PVL_CLB(RAX) | PVL_CLB(FLAGS),
-     (const uint8_t *)"\x0f\x20\xd8"},
+     (const uint8_t *)"\x0f\x20\xd8", 0},
 };
 static const struct pvl_iface iface = {"fs.test", 1, 0, 2, ops};
 

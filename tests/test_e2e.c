@@ -236,7 +236,7 @@ static int is_iface(const struct pvl_site *s, const char *name)
 
 /*
  * What a site must hold under (p), derived independently of the planner:
- * the template then NOPs, e8 and the displacement then NOPs, NOPs, or the
+ * the template then NOPs, NOPs then e8 and the displacement, NOPs, or the
  * original copy.
  */
 static void expected(const struct pvl_site *s, const struct placed *p, uint8_t *out)
@@ -251,11 +251,13 @@ static void expected(const struct pvl_site *s, const struct placed *p, uint8_t *
     if (m->action == PVL_ACT_INLINE) {
         memcpy(out, m->tmpl, m->tmpl_len);
         k = m->tmpl_len;
-    } else if (m->action == PVL_ACT_CALL) {
-        int32_t rel = (int32_t)((intptr_t)m->call - (intptr_t)(at + 5));
-        out[0] = 0xe8;
-        memcpy(out + 1, &rel, 4);
-        k = 5;
+    } else if (m->action == PVL_ACT_CALL) { /* NOPs, then e8 at the end */
+        size_t pad = s->room - 5;
+        int32_t rel = (int32_t)((intptr_t)m->call - (intptr_t)(at + s->room));
+        pvl_emit_nops(out, pad);
+        out[pad] = 0xe8;
+        memcpy(out + pad + 1, &rel, 4);
+        return;
     }
     pvl_emit_nops(out + k, s->room - k);
 }

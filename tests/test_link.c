@@ -78,8 +78,9 @@ static void relink_and_unlink_exact(void)
                     ln = fx_request(&f, NULL);
     CHECK_EQ(pvl_link(&la), PVL_OK);
     CHECK_EQ(pvl_link(&lb), PVL_OK);
-    /* add at 0x401000 calls 0x40f000: rel = 0xf000 - 0x1000 - 5 = 0xdffb */
-    CHECK_BYTES(fx_local(&f, 0), "\xe8\xfb\xdf\x00\x00\x0f\x1f\x00", 8);
+    /* add at 0x401000 calls 0x40f000 from the end of its room, after a
+     * 3-byte NOP: rel = 0xf000 - (0x1003 + 5) = 0xdff8 */
+    CHECK_BYTES(fx_local(&f, 0), "\x0f\x1f\x00\xe8\xf8\xdf\x00\x00", 8);
     CHECK_BYTES(fx_local(&f, 1), "\x48\x89\x37\x0f\x1f\x00", 6); /* native under b */
     CHECK_BYTES(fx_local(&f, 2), "\xb8\x22\x00\x00\x00", 5);
     CHECK_EQ(pvl_link(&ln), PVL_OK);

@@ -61,7 +61,7 @@ static const struct row rows[] = {
  {"call, room 5", TOP_GET, 5, PVL_CLB_C, 0, OK_REC, 0, PVL_ACT_CALL, NULL, 0, 0, 0x100, PVL_CLB_C, -1, 0,
   PVL_OK, B(CALLR("\x00\x01\x00\x00"))},
  {"call backwards, room 9", TOP_ADD, 9, SAVER, 0, OK_REC, 0, PVL_ACT_CALL, NULL, 0, 0, -0x10, SAVER, -1, 0,
-  PVL_OK, B(CALLR("\xf0\xff\xff\xff") NOP4)},
+  PVL_OK, B(NOP4 CALLR("\xec\xff\xff\xff"))}, /* NOPs first, the call last */
  {"call, site too small", TOP_ADD, 4, SAVER, 0, OK_REC, 0, PVL_ACT_CALL, NULL, 0, 0, 0x100, SAVER, -1, 0,
   PVL_E_CALL_ROOM, ANY_BYTES},
  {"call clobbers too wide", TOP_ADD, 8, SAVER, 0, OK_REC, 0, PVL_ACT_CALL, NULL, 0, 0, 0x100, PVL_CLB_C, -1, 0,
@@ -83,7 +83,7 @@ static const struct row rows[] = {
  {"must-patch unlinked", TOP_POKE, 6, SAVE, MP, OK_REC, 1, PVL_ACT_INLINE, "\x90", 1, 0, NOCALL, 0, -1, 0,
   PVL_OK, B("\x48\x89\x37" NOP3)},
  {"policy: inline -> call", TOP_ADD, 8, SAVER, 0, OK_REC, 0, PVL_ACT_INLINE, "\x90", 1, 0, 0x20, SAVER, PVL_ACT_CALL, 0,
-  PVL_OK, B(CALLR("\x20\x00\x00\x00") NOP3)},
+  PVL_OK, B(NOP3 CALLR("\x1d\x00\x00\x00"))},
  {"policy: inline -> native", TOP_ADD, 8, SAVER, 0, OK_REC, 0, PVL_ACT_INLINE, "\x90", 1, 0, NOCALL, 0, PVL_ACT_NATIVE, 0,
   PVL_OK, B("\x48\x8d\x04\x37" NOP4)},
  {"policy: unknown action", TOP_ADD, 8, SAVER, 0, OK_REC, 0, PVL_ACT_INLINE, "\x90", 1, 0, NOCALL, 0, 9, 0,

@@ -332,9 +332,9 @@
 #define PVL__ENUM_I(p, op, ret, args, room, body, clb) p##_##op##__OP,
 
 #define PVL__INFO_C(p, op, ret, args)                                        \
-    {#op, PVL_CALL_LEN, PVL__PROPS(ret) | PVL_OP_NATIVE_CALL, 0, PVL_CLB_C, 0},
+    {#op, PVL_CALL_LEN, PVL__PROPS(ret) | PVL_OP_NATIVE_CALL, 0, PVL_CLB_C, 0, 0},
 #define PVL__INFO_I(p, op, ret, args, room, body, clb)                       \
-    {#op, room, PVL__PROPS(ret), 0, PVL__CLB_MASK(clb), 0},
+    {#op, room, PVL__PROPS(ret), 0, PVL__CLB_MASK(clb), 0, 0},
 
 #define PVL__DECL_C(p, op, ret, args)                                        \
     typedef ret p##_##op##_fn(PVL__TYPES(args));                             \

@@ -179,6 +179,8 @@ struct pvl_op_info {
     uint8_t native_len;    /* bytes in (native); 0 for a native call */
     uint64_t clobbers;     /* what its sites allow any action to change */
     const uint8_t *native; /* expected native code, or NULL if unknown */
+    uint8_t room_since;    /* the minor version that gave (room) its value:
+                              older binaries' sites have their version's */
 };
 
 /* An interface a program is compiled against. */
@@ -189,7 +191,7 @@ struct pvl_iface {
     const struct pvl_op_info *ops;
 };
 
-/* The kernel catalog, "pvlink.kernel" 1.0 (see <pvlink/kernel.h>). */
+/* The kernel catalog, "pvlink.kernel" 1.1 (see <pvlink/kernel.h>). */
 extern const struct pvl_iface pvl_kernel_iface;
 
 /* Look an operation up by name; returns its number or -1. */

@@ -176,7 +176,7 @@ rom() { # KIND: build the ROM image and the expected report
     "$MKROM" "$1" "$tmp/$1.rom" || { echo "FAIL $P:rom_$1: guest-mkrom $1 failed"; failed=1; return 1; }
     want=$("$MKROM" expect "$1" "$KERNEL") || { echo "FAIL $P:rom_$1: guest-mkrom expect failed"; failed=1; return 1; }
 }
-LINKED="pvlink: linked at boot: ROM \"pvlink.kernel\" 1\.0 at $ROM_ADDR: [0-9]+ sites:"
+LINKED="pvlink: linked at boot: ROM \"pvlink.kernel\" 1\.1 at $ROM_ADDR: [0-9]+ sites:"
 # relink under load on 2 CPUs must end well, with no wrong result
 RELINKED="relink: 3 cycles, 6 links on 2 CPUs, all sites, 0 failed; now ROM A"
 # check_rounds PATH LINKS: the PATH line says LINKS links, and its rounds

@@ -704,7 +704,7 @@ static void path_line(const char *out, const char *path, long v[4])
     const char *p;
 
     snprintf(key, sizeof key, "\nrelink: %s: ", path);
-    v[0] = -1;
+    v[0] = -1, v[1] = v[2] = v[3] = 0;
     if ((p = strstr(out, key)))
         sscanf(p + strlen(key), "%ld links, %ld rounds, %ld IPIs, %ld retries", &v[0], &v[1],
                &v[2], &v[3]);
@@ -712,14 +712,18 @@ static void path_line(const char *out, const char *path, long v[4])
 
 /* Batching: on 2 CPUs, a breakpoint link takes 3 rounds and a
  * rendezvous 1 (plus 1 per retry), each round 1 IPI, whatever the number
- * of sites.  Both paths must have been taken. */
-static void check_rounds(const char *out, int line)
+ * of sites.  The rendezvous must have been taken; the breakpoint path too
+ * when (breakpoint) is set.  (Every link of all the kernel's sites changes
+ * interrupt-flag sites of 8 bytes between an inline form and a call
+ * followed by padding, several instructions: all of them rendezvous.) */
+static void check_rounds(const char *out, int line, int breakpoint)
 {
     long bp[4], rv[4];
 
     path_line(out, "breakpoint", bp);
     path_line(out, "rendezvous", rv);
-    if (bp[0] <= 0 || bp[1] != 3 * bp[0] || bp[2] != bp[1] || bp[3] != 0)
+    if ((breakpoint || bp[0] >= 0) &&
+        (bp[0] <= 0 || bp[1] != 3 * bp[0] || bp[2] != bp[1] || bp[3] != 0))
         t_fail(__FILE__, line, "breakpoint: %ld links, %ld rounds, %ld IPIs", bp[0], bp[1],
                bp[2]);
     if (rv[0] <= 0 || rv[1] != rv[0] + rv[3] || rv[2] != rv[1])
@@ -763,13 +767,13 @@ static void relink_switch(void)
     RUN(&r, "--timeout", "300", "--cpus", "2", "--rom-switch", env("MON_ROM_B"),
         "--rom-switch-after", "0", "--stats-json", j, env("MON_KERNEL"), "--", "relink", "2");
     expect(&r, 0, NULL, "relink 2 with a switch", __LINE__);
-    CHECK(strstr(r.out, "\npvlink: linked at ROM switch: ROM \"pvlink.kernel\" 1.0 at 0xd0000: ")
+    CHECK(strstr(r.out, "\npvlink: linked at ROM switch: ROM \"pvlink.kernel\" 1.1 at 0xd0000: ")
           != NULL);
     CHECK(strstr(r.out, "\nrelink: 2 cycles, 12 links on 2 CPUs, all sites, 0 failed; now "
                  "ROM A\n") != NULL);
     CHECK(strstr(r.out, "; wrong results 0\n") != NULL);
     CHECK(strstr(r.out, "\nSUCCESS\n") != NULL);
-    check_rounds(r.out, __LINE__);
+    check_rounds(r.out, __LINE__, 0);
     CHECK(check_load_lines(r.out, __LINE__) > 0);
     CHECK_EQ(json_num(j, "rom_switches"), 1);
     CHECK_EQ(json_num(j, "hypercall_errors"), 0);
@@ -787,10 +791,10 @@ static void relink_ten_sites(void)
     expect(&r, 0, NULL, "relink 2 10", __LINE__);
     CHECK(strstr(r.out, "\nrelink: 2 cycles, 12 links on 2 CPUs, 10 sites taking part (at most "
                  "10 asked), 0 failed; now ROM A\n") != NULL);
-    CHECK(strstr(r.out, "\npvlink: linked at ROM switch: ROM \"pvlink.kernel\" 1.0 at 0xd0000: ")
+    CHECK(strstr(r.out, "\npvlink: linked at ROM switch: ROM \"pvlink.kernel\" 1.1 at 0xd0000: ")
           != NULL);
     CHECK(strstr(r.out, "; wrong results 0\n") != NULL);
-    check_rounds(r.out, __LINE__);
+    check_rounds(r.out, __LINE__, 1);
 }
 
 /* Run pvlink-run with (args), its stdout a pipe: returns the pid and the
@@ -861,7 +865,7 @@ static void switch_on_signal(void)
     waitpid(pid, &st, 0);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     CHECK(strstr(out, "pvlink: the monitor may switch ROMs while the kernel runs\n") != NULL);
-    CHECK(strstr(out, "\npvlink: linked at ROM switch: ROM \"pvlink.kernel\" 1.0 at 0xd0000: ")
+    CHECK(strstr(out, "\npvlink: linked at ROM switch: ROM \"pvlink.kernel\" 1.1 at 0xd0000: ")
           != NULL);
     CHECK(strstr(out, "; wrong results 0\n") != NULL);
     CHECK(strstr(out, "\nSUCCESS\n") != NULL);

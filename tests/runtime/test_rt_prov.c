@@ -305,7 +305,7 @@ static void lying_function(void)
 /* A provider validated for one interface cannot be linked for another. */
 static void other_interface_at_link(void)
 {
-    static const struct pvl_op_info ops[1] = {{"x", 5, 0, 0, PVL_CLB_C, 0}};
+    static const struct pvl_op_info ops[1] = {{"x", 5, 0, 0, PVL_CLB_C, 0, 0}};
     static const struct pvl_iface other = {"pvlink.rt", 3, 0, 1, ops};
     struct pvr_error e;
     struct pvr_provider *p = pvr_provider_table(&rt_desc_a, &rt_iface, &e);

@@ -86,7 +86,7 @@ san=
 nm "$p/lib/libpvlink.a" 2>/dev/null | grep -q ' U __asan_' &&
     san="-fsanitize=address,undefined"
 
-expected="rom: pvlink.kernel 1.0 accepted
+expected="rom: pvlink.kernel 1.1 accepted
 plan: success; 1 site(s), 1 inline, 0 refused
 site 0 (read_tsc): b8 34 12 00 00 0f 1f 40 00
 native read_tsc ran"

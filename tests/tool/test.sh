@@ -239,10 +239,10 @@ refuse rom_bad_magic 3 \
 cp kernel.rom bad-sum.rom
 printf '\xcc' | dd of=bad-sum.rom bs=1 seek=400 conv=notrunc status=none
 refuse rom_bad_checksum 3 \
-    "pvlink rom: bad-sum.rom: invalid ROM image: header.checksum: ROM checksum mismatch (stored 0xc0a8133e, computed 0x84f148b8)" \
+    "pvlink rom: bad-sum.rom: invalid ROM image: header.checksum: ROM checksum mismatch (stored 0x374cb6df, computed 0xd2700a81)" \
     "$PVLINK" rom bad-sum.rom
 refuse plan_bad_rom 3 \
-    "pvlink plan: bad-sum.rom: invalid ROM image: header.checksum: ROM checksum mismatch (stored 0xc0a8133e, computed 0x84f148b8)" \
+    "pvlink plan: bad-sum.rom: invalid ROM image: header.checksum: ROM checksum mismatch (stored 0x374cb6df, computed 0xd2700a81)" \
     "$PVLINK" plan fixture bad-sum.rom
 head -c 10 kernel.rom >short.rom
 refuse rom_short 3 \
@@ -313,7 +313,7 @@ for c in sites rom plan check; do
 done
 version=$(sed -n 's/^#define PVT_VERSION "\(.*\)"/\1/p' "$root/tools/version.h")
 run version "$PVLINK" --version
-[ "$status" = 0 ] && [ "$(cat version.out)" = "pvlink $version (site and ROM format 2.0, pvlink.kernel 1.0)" ] &&
+[ "$status" = 0 ] && [ "$(cat version.out)" = "pvlink $version (site and ROM format 2.0, pvlink.kernel 1.1)" ] &&
     pass version || fail version "status $status: $(cat version.out)"
 
 # ------------------------------------------------------------------------
