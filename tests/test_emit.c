@@ -86,4 +86,69 @@ static void call_out_of_range(void)
     CHECK_BYTES(c, "\x01\x02\x03\x04\x05", 5); /* refused: untouched */
 }
 
-T_CASES(T(nops_match_gas), T(nops_decode), T(call_in_range), T(call_out_of_range))
+static void breakpoint_and_far_jump(void)
+{
+    uint8_t b[PVL_JMP_ABS_LEN + 1];
+
+    memset(b, 0xaa, sizeof b);
+    pvl_emit_int3(b);
+    CHECK_BYTES(b, "\xcc\xaa", 2);
+    pvl_emit_jmp_abs(b, 0x1122334455667788ull);
+    CHECK_BYTES(b, "\xff\x25\x00\x00\x00\x00\x88\x77\x66\x55\x44\x33\x22\x11\xaa",
+                PVL_JMP_ABS_LEN + 1);
+}
+
+/* pvl_call_target reads back what pvl_emit_call wrote, nothing else. */
+static void call_target(void)
+{
+    uint8_t b[8];
+    uint64_t t = 0;
+
+    CHECK_EQ(pvl_emit_call(b, 0x400000, 0x400000 - 0x1000), PVL_OK);
+    CHECK_EQ(pvl_call_target(b, 5, 0x400000, &t), 1);
+    CHECK_EQ(t, 0x400000 - 0x1000);
+    CHECK_EQ(pvl_call_target(b, 4, 0x400000, &t), 0); /* too short */
+    pvl_emit_nops(b, 5);
+    t = 7;
+    CHECK_EQ(pvl_call_target(b, 5, 0x400000, &t), 0);
+    CHECK_EQ(t, 7);
+}
+
+/* Instruction starts and NOP prefixes of site-shaped code. */
+static void code_map(void)
+{
+    uint8_t b[64];
+    uint64_t starts, idle;
+
+    /* NOPs (11) then a call: starts at 0, 11; idle up to 11 */
+    pvl_emit_nops(b, 11);
+    CHECK_EQ(pvl_emit_call(b + 11, 0x1000 + 11, 0x2000), PVL_OK);
+    CHECK_EQ(pvl_code_map(b, 16, &starts, &idle), 0);
+    CHECK_EQ(starts, (1ull << 0) | (1ull << 11));
+    CHECK_EQ(idle, (1ull << 0) | (1ull << 11));
+    /* lea (%rdi,%rdi),%rax; nop: starts at 0, 4; only the empty prefix idle */
+    memcpy(b, "\x48\x8d\x04\x3f\x90", 5);
+    CHECK_EQ(pvl_code_map(b, 5, &starts, &idle), 0);
+    CHECK_EQ(starts, 0x11);
+    CHECK_EQ(idle, 1);
+    /* 20 bytes of NOPs: 11 + 9, idle everywhere an instruction starts */
+    pvl_emit_nops(b, 20);
+    CHECK_EQ(pvl_code_map(b, 20, &starts, &idle), 0);
+    CHECK_EQ(starts, (1ull << 0) | (1ull << 11));
+    CHECK_EQ(idle, (1ull << 0) | (1ull << 11) | (1ull << 20));
+    /* 0x41 0x90 is xchg %eax,%r8d, not a NOP */
+    memcpy(b, "\x41\x90\x90", 3);
+    CHECK_EQ(pvl_code_map(b, 3, &starts, &idle), 0);
+    CHECK_EQ(starts, 0x5);
+    CHECK_EQ(idle, 1);
+    /* undecodable (VEX): every byte may be a start */
+    memcpy(b, "\xc5\xf8\x77\x90", 4);
+    CHECK_EQ(pvl_code_map(b, 4, &starts, &idle), -1);
+    CHECK_EQ(starts, 0xf);
+    CHECK_EQ(idle, 1);
+    CHECK_EQ(pvl_code_map(b, 65, &starts, &idle), -1);
+    CHECK_EQ(starts, ~0ull);
+}
+
+T_CASES(T(nops_match_gas), T(nops_decode), T(call_in_range), T(call_out_of_range),
+        T(breakpoint_and_far_jump), T(call_target), T(code_map))

@@ -331,6 +331,30 @@ void pvl_emit_nops(uint8_t *p, size_t n);
  * target - (at + 5) does not fit in a signed 32-bit displacement. */
 pvl_result pvl_emit_call(uint8_t *p, uint64_t at, uint64_t target);
 
+/* Write the one-byte breakpoint (int3) at (p). */
+#define PVL_INT3_LEN 1
+void pvl_emit_int3(uint8_t *p);
+
+/* Write `jmp *0(%rip)` followed by the 8-byte (target) at (p): an absolute
+ * jump of PVL_JMP_ABS_LEN bytes that reaches any address from anywhere. */
+#define PVL_JMP_ABS_LEN 14
+void pvl_emit_jmp_abs(uint8_t *p, uint64_t target);
+
+/* If the (n) bytes at (p), running at address (at), start with the call
+ * form pvl_emit_call writes, store its target in (*target) and return 1;
+ * otherwise return 0 and leave (*target) alone. */
+int pvl_call_target(const uint8_t *p, size_t n, uint64_t at, uint64_t *target);
+
+/*
+ * Where a thread may stand inside the (n <= 64) bytes of code at (p),
+ * decoding from byte 0: bit k of (*starts) is set when an instruction
+ * starts at byte k; bit k of (*idle) when bytes [0, k) are only the NOP
+ * forms pvl_emit_nops writes (bit 0 always).  Returns 0, or -1 when some
+ * instruction does not decode (or n > 64): then every bit below n is set
+ * in (*starts) and only bit 0 in (*idle), the cautious answer.
+ */
+int pvl_code_map(const uint8_t *p, size_t n, uint64_t *starts, uint64_t *idle);
+
 /* ------------------------------------------------------------------------
  * Linking
  */
