@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <link.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -120,31 +121,120 @@ int pvr_image_writable(const struct pvr_image *im, int writable)
     return mprotect((void *)lo, hi - lo, prot);
 }
 
-void *pvr_map_near(const void *near, size_t len)
-{
-    const uintptr_t step = 16u << 20, reach = 1u << 30;
-    uintptr_t base = (uintptr_t)near & ~(step - 1);
+/* ------------------------------------------------------------------------
+ * Placing memory within rel32 reach.  The free gaps between the mappings
+ * listed in /proc/self/maps are searched for the place nearest to the
+ * span, below it or above it, with every distance computed without
+ * wrap-around: an object in the first GiB (a non-PIE executable at
+ * 0x400000) or at the top of the address space gets memory as well.
+ */
 
-    if (len == 0) {
+#define REACH ((uint64_t)INT32_MAX - 64) /* farthest byte a rel32 may reach */
+#define LOW_TOP 0x7ffffffff000ull         /* end of the 47-bit user space */
+#define HIGH_TOP 0xfffffffffff000ull      /* end of the 56-bit user space */
+
+struct place {
+    uintptr_t lo, hi, len, floor, top;
+    uintptr_t best, dist; /* best candidate so far (0: none) */
+};
+
+/* Would [c, c + len) be reachable from every byte of [lo, hi), and back? */
+static int reaches(const struct place *p, uintptr_t c)
+{
+    uintptr_t from = c < p->lo ? c : p->lo, to = c + p->len > p->hi ? c + p->len : p->hi;
+    return to - from <= REACH;
+}
+
+/* Consider the free gap [g0, g1): the end of it nearest to the span. */
+static void consider(struct place *p, uintptr_t g0, uintptr_t g1, uintptr_t pg)
+{
+    uintptr_t c, d;
+
+    g0 = g0 < p->floor ? p->floor : g0;
+    g1 = g1 > p->top ? p->top : g1;
+    if (g0 >= g1 || g1 - g0 < p->len)
+        return;
+    if (g1 <= p->lo) { /* below: as high as it goes */
+        c = (g1 - p->len) & ~(pg - 1);
+        d = p->lo - (c + p->len);
+    } else if (g0 >= p->hi) { /* above: as low as it goes */
+        c = (g0 + pg - 1) & ~(pg - 1);
+        d = c - p->hi;
+    } else {
+        return; /* the span itself is mapped */
+    }
+    if (c < g0 || c + p->len > g1 || !reaches(p, c))
+        return;
+    if (!p->best || d < p->dist)
+        p->best = c, p->dist = d;
+}
+
+static uintptr_t min_addr(void)
+{
+    unsigned long v = 65536;
+    FILE *f = fopen("/proc/sys/vm/mmap_min_addr", "re");
+
+    if (f) {
+        if (fscanf(f, "%lu", &v) != 1)
+            v = 65536;
+        fclose(f);
+    }
+    return v < 65536 ? 65536 : (uintptr_t)v;
+}
+
+/* The best free place for (p), from the current mappings; 0 if none. */
+static uintptr_t find_place(struct place *p)
+{
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), prev = 0;
+    unsigned long a, b;
+    char line[512];
+    FILE *f = fopen("/proc/self/maps", "re");
+
+    if (!f)
+        return 0;
+    p->best = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "%lx-%lx", &a, &b) == 2) {
+            if (a > prev)
+                consider(p, prev, a, pg);
+            prev = b > prev ? b : prev;
+        }
+    fclose(f);
+    consider(p, prev, p->top, pg);
+    return p->best;
+}
+
+void *pvr_map_reach(uintptr_t lo, uintptr_t hi, size_t len, int prot, int flags, int fd)
+{
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    struct place pl = {lo, hi, (len + pg - 1) & ~(pg - 1), min_addr(), LOW_TOP, 0, 0};
+
+    if (len == 0 || hi < lo || hi - lo > REACH) {
         errno = EINVAL;
         return NULL;
     }
-    /* try below and above (near), 16 MiB apart, never replacing a mapping */
-    for (uintptr_t d = step; d < reach; d += step) {
-        uintptr_t cand[2] = {base - d, base + d};
-        for (int k = 0; k < 2; k++) {
-            if (cand[k] < (1u << 20))
-                continue;
-            void *p = mmap((void *)cand[k], len, PROT_READ | PROT_WRITE,
-                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-            if (p != MAP_FAILED)
-                return p;
-            if (errno != EEXIST)
-                return NULL;
-        }
+    pl.top = hi > LOW_TOP ? HIGH_TOP : LOW_TOP;
+    for (int tries = 0; tries < 8; tries++) { /* another thread may map meanwhile */
+        uintptr_t c = find_place(&pl);
+        if (!c)
+            break;
+        void *m = mmap((void *)c, len, prot, flags | MAP_FIXED_NOREPLACE, fd, 0);
+        if (m == (void *)c)
+            return m;
+        if (m != MAP_FAILED) /* an old kernel took it as a hint */
+            munmap(m, len);
+        else if (errno != EEXIST)
+            return NULL;
     }
     errno = ENOMEM;
     return NULL;
+}
+
+void *pvr_map_near(const void *near, size_t len)
+{
+    uintptr_t a = (uintptr_t)near;
+    return pvr_map_reach(a, a + 1, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                         -1);
 }
 
 void *pvr_rom_place(const void *near, const void *img, size_t len)

@@ -49,10 +49,16 @@ size_t pvr_image_exec(const struct pvr_image *im, struct pvl_range *r, size_t ca
 int pvr_image_writable(const struct pvr_image *im, int writable);
 
 /*
- * Map (len) bytes of read-write memory within 1 GiB of (near), so that
- * code copied there can be reached from (near) by call rel32.  Returns the
- * mapping, or NULL with errno set.
+ * Map (len) bytes with mmap's (prot, flags, fd) (at offset 0) at a free
+ * place from which every byte is within rel32 reach of every byte of
+ * [lo, hi), and back, the nearest one found; never replaces a mapping.
+ * Works for spans anywhere in the address space (no wrap-around at 0 or
+ * at the top).  Returns the mapping, or NULL with errno set (EINVAL: the
+ * span itself is wider than rel32 reach; ENOMEM: no free place in reach).
  */
+void *pvr_map_reach(uintptr_t lo, uintptr_t hi, size_t len, int prot, int flags, int fd);
+
+/* pvr_map_reach for read-write anonymous memory near the byte (near). */
 void *pvr_map_near(const void *near, size_t len);
 
 /* Copy a ROM image into memory near (near) and make it read-execute.

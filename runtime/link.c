@@ -44,12 +44,11 @@ const struct pvr_provider *pvr_linked(const struct pvl_iface *iface)
     const struct pvr_provider *p = NULL;
     int i;
 
-    if (!iface || !iface->name)
+    if (!iface || !iface->name || pvr__enter(NULL) != PVL_OK)
         return NULL;
-    pthread_mutex_lock(&pvr__lock);
     if ((i = linked_slot(iface->name, 0)) >= 0)
         p = linked[i].p;
-    pthread_mutex_unlock(&pvr__lock);
+    pvr__leave();
     return p;
 }
 
@@ -71,28 +70,24 @@ struct collect {
 
 /*
  * A call followed by NOP padding becomes the NOPs followed by the call, so
- * that a thread inside the callee returns to the site's end.  Same target;
- * kept as it is if the displacement from the end does not fit.
+ * that a thread inside the callee returns to the site's end, which no later
+ * link rewrites.  Same target; kept as it is if the call does not reach it
+ * from the end.
  */
 static void call_to_end(uint8_t *b, unsigned room, uintptr_t at)
 {
-    uint8_t nops[PVL_ROOM_MAX];
-    int32_t rel;
-    int64_t d;
+    uint8_t nops[PVL_ROOM_MAX], call[PVL_CALL_LEN];
+    uint64_t target;
+    unsigned pad = room - PVL_CALL_LEN;
 
-    if (room <= PVL_CALL_LEN || b[0] != 0xe8)
+    if (room <= PVL_CALL_LEN || !pvl_call_target(b, room, at, &target))
         return;
-    pvl_emit_nops(nops, room - PVL_CALL_LEN);
-    if (memcmp(b + PVL_CALL_LEN, nops, room - PVL_CALL_LEN) != 0)
+    pvl_emit_nops(nops, pad);
+    if (memcmp(b + PVL_CALL_LEN, nops, pad) != 0 ||
+        pvl_emit_call(call, at + pad, target) != PVL_OK)
         return;
-    memcpy(&rel, b + 1, 4);
-    d = (int64_t)(at + PVL_CALL_LEN) + rel - (int64_t)(at + room);
-    if (d != (int32_t)d)
-        return;
-    rel = (int32_t)d;
-    memcpy(b, nops, room - PVL_CALL_LEN);
-    b[room - PVL_CALL_LEN] = 0xe8;
-    memcpy(b + room - PVL_CALL_LEN + 1, &rel, 4);
+    memcpy(b, nops, pad);
+    memcpy(b + pad, call, PVL_CALL_LEN);
 }
 
 static int grow(struct collect *c)
@@ -174,10 +169,10 @@ static pvl_result object_env(struct pvr_obj *o, const struct pvl_iface *iface,
         impl[op] = p->impl[op];
         if (!impl[op].call || in_reach(o, impl[op].call))
             continue;
-        if (!(impl[op].call = pvr__veneer(o, p->impl[op].call)))
-            return pvr__fail(err, PVL_E_CALL_RANGE, errno, "object \"%s\": no memory "
-                             "within reach for a veneer to op \"%s\"", o->path,
-                             iface->ops[op].name);
+        struct pvr_error why;
+        if (!(impl[op].call = pvr__veneer(o, p->impl[op].call, &why)))
+            return pvr__fail(err, why.code, why.sys, "object \"%s\": no veneer for op "
+                             "\"%s\": %s", o->path, iface->ops[op].name, why.msg);
         (*nveneers)++;
     }
     *env = (struct pvl_env){iface->name, p->major, p->minor, iface->nops, impl, 0};
@@ -185,27 +180,29 @@ static pvl_result object_env(struct pvr_obj *o, const struct pvl_iface *iface,
 }
 
 static void add_report(struct pvr_report *rep, const struct pvl_report *r,
-                       const struct pvr_obj *o)
+                       const struct pvr_obj *o, int count_object)
 {
     for (int a = 0; a < PVL_NACTIONS; a++)
         rep->count[a] += r->count[a];
-    rep->nsites += r->nsites;
+    rep->nsites += count_object ? r->nsites : 0;
     rep->nother += r->nother;
     for (uint32_t i = 0; i < r->nrefused && i < r->refused_cap; i++)
         if (rep->refused && rep->nrefused + i < rep->refused_cap)
             rep->refused[rep->nrefused + i] = (struct pvr_refusal){o->path, r->refused[i]};
     rep->nrefused += r->nrefused;
-    rep->nobjects++;
+    rep->nobjects += count_object;
 }
 
+/* One interface of a link request, planned in every object. */
 struct request {
     const struct pvl_iface *iface;
     const struct pvr_provider *p;
-    struct pvr_link_opts o;
+    const struct pvr_link_opts *o;
     struct pvr_report *rep;
     struct pvr_error *err;
     struct pvl_impl *impl; /* iface->nops entries */
     struct pvl_refusal *refused;
+    int first_item;        /* count objects and sites once */
 };
 
 static pvl_result table_error(const struct pvr_obj *o, const struct pvl_diag *d,
@@ -239,13 +236,13 @@ static pvl_result plan_object(struct request *q, struct pvr_obj *o, struct colle
         .sites = o->sites, .nsites = o->nsites, .lo = o->lo, .hi = o->hi,
         .exec = exec, .nexec = (size_t)o->nseg,
         .iface = q->iface, .env = q->p ? &env : NULL,
-        .flags = (q->o.flags & PVR_LINK_NO_CALLS) ? PVL_LINK_NO_CALLS : 0,
-        .policy = q->o.policy ? policy_wrap : NULL, .policy_ctx = c,
+        .flags = (q->o->flags & PVR_LINK_NO_CALLS) ? PVL_LINK_NO_CALLS : 0,
+        .policy = q->o->policy ? policy_wrap : NULL, .policy_ctx = c,
         .write = collect_write, .write_ctx = c, .scratch = scratch,
         .report = &r, .diag = &d};
     res = pvl_link(&l);
     free(scratch);
-    add_report(q->rep, &r, o);
+    add_report(q->rep, &r, o, q->first_item);
     if (c->failed)
         return pvr__fail(q->err, PVL_E_WRITE, ENOMEM, "out of memory for the changes");
     if (res != PVL_OK && res != PVL_E_REFUSED)
@@ -254,20 +251,22 @@ static pvl_result plan_object(struct request *q, struct pvr_obj *o, struct colle
 }
 
 /* Describe the first refusal: object, site, op, address, reason. */
-static pvl_result refused(struct request *q)
+static pvl_result refused(const struct pvl_iface *iface, const struct pvr_report *rep,
+                          struct pvr_error *err)
 {
-    const struct pvr_refusal *f = q->rep->refused;
+    const struct pvr_refusal *f = rep->refused;
 
-    if (!f || !q->rep->refused_cap)
-        return pvr__fail(q->err, PVL_E_REFUSED, 0, "link refused: %u sites cannot be linked",
-                         q->rep->nrefused);
-    return pvr__fail(q->err, PVL_E_REFUSED, 0, "link refused: %u sites cannot be linked; "
+    if (!f || !rep->refused_cap || !iface)
+        return pvr__fail(err, PVL_E_REFUSED, 0, "link refused: %u sites cannot be linked",
+                         rep->nrefused);
+    return pvr__fail(err, PVL_E_REFUSED, 0, "link refused: %u sites cannot be linked; "
                      "first: object \"%s\" site %u (op \"%s\" at %#llx): %s",
-                     q->rep->nrefused, f->object, f->r.index,
-                     f->r.op < q->iface->nops ? q->iface->ops[f->r.op].name : "?",
+                     rep->nrefused, f->object, f->r.index,
+                     f->r.op < iface->nops ? iface->ops[f->r.op].name : "?",
                      (unsigned long long)f->r.addr, pvl_strerror(f->r.why));
 }
 
+/* Plan (q) in every object; PVL_E_REFUSED when some site was refused. */
 static pvl_result plan_all(struct request *q, struct collect *c)
 {
     pvl_result first = PVL_OK, r;
@@ -275,38 +274,42 @@ static pvl_result plan_all(struct request *q, struct collect *c)
     for (struct pvr_obj *o = pvr__objs; o; o = o->next) {
         r = plan_object(q, o, c);
         if (r == PVL_E_REFUSED)
-            first = first == PVL_OK ? r : first;
+            first = r;
         else if (r != PVL_OK)
             return r;
     }
-    return first == PVL_E_REFUSED ? refused(q) : PVL_OK;
+    return first;
 }
 
 static int want_live(const struct pvr_link_opts *o)
 {
-    if (o->flags & PVR_LINK_STOPPED)
+    if (o->flags & (PVR_LINK_STOPPED | PVR_LINK_STARTUP))
         return 0;
     return (o->flags & PVR_LINK_LIVE) || pvr__nthreads() != 1;
 }
 
-static pvl_result write_changes(struct request *q, struct collect *c)
+static pvl_result write_changes(const struct pvr_link_opts *o, struct collect *c,
+                                struct pvr_report *rep, struct pvr_error *err)
 {
-    struct pvr_apply a = {.v = c->v, .n = c->n, .bytes = c->bytes, .live = want_live(&q->o),
-                          .procmem = !!(q->o.flags & PVR_LINK_PROCMEM),
-                          .batch = q->o.batch ? q->o.batch : 65536,
-                          .timeout_ms = q->o.timeout_ms ? q->o.timeout_ms : 10000};
-    pvl_result r = pvr__apply(&a, q->err);
+    struct pvr_apply a = {.v = c->v, .n = c->n, .bytes = c->bytes, .live = want_live(o),
+                          .procmem = !!(o->flags & PVR_LINK_PROCMEM),
+                          .batch = o->batch ? o->batch : 65536,
+                          .timeout_ms = o->timeout_ms ? o->timeout_ms : 10000};
+    pvl_result r = pvr__apply(&a, err);
 
-    q->rep->live = (uint8_t)a.live, q->rep->state = (uint8_t)a.state;
-    q->rep->nnew = a.nnew, q->rep->nbatches = a.nbatches;
-    q->rep->nrounds = a.nrounds, q->rep->nmoved = a.nmoved;
-    q->rep->prot_left = (uint8_t)a.prot_left;
+    rep->live = (uint8_t)a.live, rep->state = (uint8_t)a.state;
+    rep->nnew = a.nnew, rep->nbatches = a.nbatches;
+    rep->nrounds = a.nrounds, rep->nmoved = a.nmoved;
+    rep->nsignals = a.nsignals, rep->nskipped = a.nskipped, rep->ntraps = a.ntraps;
+    rep->prot_left = (uint8_t)a.prot_left, rep->procmem = (uint8_t)a.used_procmem;
     return r;
 }
 
-static pvl_result check_request(const struct pvl_iface *iface, const struct pvr_provider *p,
-                                struct pvr_error *err)
+static pvl_result check_item(const struct pvr_link_item *it, struct pvr_error *err)
 {
+    const struct pvl_iface *iface = it->iface;
+    const struct pvr_provider *p = it->provider;
+
     if (!iface || !iface->name || strlen(iface->name) >= PVL_IFACE_NAME_MAX ||
         (iface->nops && !iface->ops))
         return pvr__fail(err, PVL_E_ARG, 0, "invalid interface description");
@@ -318,6 +321,39 @@ static pvl_result check_request(const struct pvl_iface *iface, const struct pvr_
     return PVL_OK;
 }
 
+static pvl_result check_items(const struct pvr_link_item *items, size_t n,
+                              struct pvr_error *err)
+{
+    pvl_result r;
+
+    if (!items || n == 0 || n > MAX_LINKED)
+        return pvr__fail(err, PVL_E_ARG, 0, "link set: %zu interfaces (1 to %d)", n,
+                         MAX_LINKED);
+    for (size_t i = 0; i < n; i++) {
+        if ((r = check_item(&items[i], err)) != PVL_OK)
+            return r;
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(items[j].iface->name, items[i].iface->name))
+                return pvr__fail(err, PVL_E_ARG, 0, "link set: interface \"%s\" appears "
+                                 "twice", items[i].iface->name);
+    }
+    return PVL_OK;
+}
+
+/* Start-up mode: this must be the only thread. */
+static pvl_result check_alone(struct pvr_error *err)
+{
+    int first = 0, n = pvr__threads(&first, 1, pvr__gettid());
+
+    if (n == 0)
+        return PVL_OK;
+    if (n < 0)
+        return pvr__fail(err, PVL_E_THREADS, errno, "start-up link: cannot list the "
+                         "threads (/proc/self/task): %s", strerror(errno));
+    return pvr__fail(err, PVL_E_THREADS, 0, "start-up link refused: %d other thread%s "
+                     "(first: %d); nothing written", n, n == 1 ? " runs" : "s run", first);
+}
+
 static void remember(const struct pvl_iface *iface, const struct pvr_provider *p)
 {
     int i = linked_slot(iface->name, 1);
@@ -325,43 +361,86 @@ static void remember(const struct pvl_iface *iface, const struct pvr_provider *p
         linked[i].p = p;
 }
 
-pvl_result pvr_link(const struct pvl_iface *iface, const struct pvr_provider *p,
-                    const struct pvr_link_opts *opts, struct pvr_report *rep,
-                    struct pvr_error *err)
+/* Plan every item; on success, (c) holds every change. */
+static pvl_result plan_items(const struct pvr_link_item *items, size_t n,
+                             const struct pvr_link_opts *o, struct collect *c,
+                             struct pvr_report *rep, struct pvr_error *err)
+{
+    struct pvl_refusal refusals[16];
+    const struct pvl_iface *first_refused = NULL;
+    pvl_result r = PVL_OK;
+
+    if (presize(c) != 0)
+        return pvr__fail(err, PVL_E_ARG, ENOMEM, "out of memory for the changes");
+    for (size_t i = 0; i < n && (r == PVL_OK || r == PVL_E_REFUSED); i++) {
+        const struct pvl_iface *f = items[i].iface;
+        struct request q = {f, items[i].provider, o, rep, err, NULL, refusals, i == 0};
+        uint32_t before = rep->nrefused;
+        if (!(q.impl = calloc(f->nops ? f->nops : 1, sizeof *q.impl)))
+            return pvr__fail(err, PVL_E_ARG, ENOMEM, "out of memory");
+        pvl_result ri = plan_all(&q, c);
+        free(q.impl);
+        if (ri == PVL_E_REFUSED && !before && rep->nrefused)
+            first_refused = f;
+        r = r == PVL_E_REFUSED && ri == PVL_OK ? r : ri;
+    }
+    return r == PVL_E_REFUSED ? refused(first_refused, rep, err) : r;
+}
+
+static pvl_result link_locked(const struct pvr_link_item *items, size_t n,
+                              const struct pvr_link_opts *o, struct pvr_report *rep,
+                              struct pvr_error *err)
+{
+    struct collect c = {.policy = o->policy, .policy_ctx = o->policy_ctx};
+    pvl_result r = PVL_OK;
+
+    if ((o->flags & PVR_LINK_STARTUP) && !(o->flags & PVR_LINK_DRY_RUN))
+        r = check_alone(err);
+    if (r == PVL_OK)
+        r = plan_items(items, n, o, &c, rep, err);
+    rep->nchanged = (uint32_t)c.n;
+    if (r == PVL_OK && !(o->flags & PVR_LINK_DRY_RUN)) {
+        r = c.n ? write_changes(o, &c, rep, err) : PVL_OK;
+        if (!c.n)
+            rep->state = PVR_STATE_NEW;
+        for (size_t i = 0; r == PVL_OK && i < n; i++)
+            remember(items[i].iface, items[i].provider);
+    }
+    free(c.v);
+    free(c.bytes);
+    return r;
+}
+
+pvl_result pvr_link_set(const struct pvr_link_item *items, size_t n,
+                        const struct pvr_link_opts *opts, struct pvr_report *rep,
+                        struct pvr_error *err)
 {
     struct pvr_report scratch_rep = {0};
-    struct pvl_refusal refusals[16];
-    struct collect c = {0};
-    struct request q = {iface, p, {0}, rep ? rep : &scratch_rep, err, NULL, refusals};
+    struct pvr_link_opts o = {0};
     pvl_result r;
 
     if (err)
         *err = (struct pvr_error){.code = PVL_OK};
-    *q.rep = (struct pvr_report){.refused = q.rep->refused, .refused_cap = q.rep->refused_cap,
-                                 .state = PVR_STATE_OLD};
-    if ((r = check_request(iface, p, err)) != PVL_OK)
+    rep = rep ? rep : &scratch_rep;
+    *rep = (struct pvr_report){.refused = rep->refused, .refused_cap = rep->refused_cap,
+                               .state = PVR_STATE_OLD};
+    if ((r = check_items(items, n, err)) != PVL_OK)
         return r;
     if (opts)
-        q.o = *opts;
-    c.policy = q.o.policy, c.policy_ctx = q.o.policy_ctx;
-    if (!(q.impl = calloc(iface->nops ? iface->nops : 1, sizeof *q.impl)))
-        return pvr__fail(err, PVL_E_ARG, ENOMEM, "out of memory");
-    pthread_mutex_lock(&pvr__lock);
-    r = presize(&c) == 0 ? plan_all(&q, &c)
-                         : pvr__fail(err, PVL_E_ARG, ENOMEM, "out of memory for the changes");
-    q.rep->nchanged = (uint32_t)c.n;
-    if (r == PVL_OK && !(q.o.flags & PVR_LINK_DRY_RUN)) {
-        r = c.n ? write_changes(&q, &c) : PVL_OK;
-        if (!c.n)
-            q.rep->state = PVR_STATE_NEW;
-        if (r == PVL_OK)
-            remember(iface, p);
-    }
-    pthread_mutex_unlock(&pvr__lock);
-    free(c.v);
-    free(c.bytes);
-    free(q.impl);
+        o = *opts;
+    if ((r = pvr__enter(err)) != PVL_OK)
+        return r;
+    r = link_locked(items, n, &o, rep, err);
+    pvr__leave();
     return r;
+}
+
+pvl_result pvr_link(const struct pvl_iface *iface, const struct pvr_provider *p,
+                    const struct pvr_link_opts *opts, struct pvr_report *rep,
+                    struct pvr_error *err)
+{
+    struct pvr_link_item it = {iface, p};
+    return pvr_link_set(&it, 1, opts, rep, err);
 }
 
 pvl_result pvr_unlink(const struct pvl_iface *iface, const struct pvr_link_opts *opts,

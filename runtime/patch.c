@@ -5,7 +5,7 @@
  * bytes or its new bytes, and pvr_apply.state says which.
  */
 #include <errno.h>
-#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,31 +25,55 @@ struct ctx {
     struct pvr_apply *a;
     struct span *sp;
     size_t nsp;
-    const struct writer *w;
-    int memfd;
+    int procmem;          /* write through /proc/self/mem, not mprotect */
+    struct pvr_shape *fwd; /* per change: old -> new */
+    struct pvr_shape *back; /* per change: new -> old (taking a batch back) */
+    int risky;            /* some change has risky offsets */
     struct pvr_error *err;
 };
 
 /* ------------------------------------------------------------------------
- * Writers: mprotect RWX around the whole apply and store, or pwrite to
- * /proc/self/mem.  Either way the text stays executable.
+ * Writers: mprotect read-write-execute around the whole apply and store,
+ * or pwrite to /proc/self/mem (chosen by PVR_LINK_PROCMEM, or when the
+ * process refuses writable executable memory).  The text stays executable.
  */
 
-struct writer {
-    pvl_result (*open)(struct ctx *x);
-    int (*put)(struct ctx *x, uint8_t *dst, const uint8_t *src, size_t n);
-    void (*close)(struct ctx *x);
-};
-
-static pvl_result mp_open(struct ctx *x)
+static void spans_restore(struct ctx *x, size_t n)
 {
+    for (size_t i = 0; i < n; i++)
+        if (pvr__mprotect((void *)x->sp[i].lo, x->sp[i].hi - x->sp[i].lo,
+                          x->sp[i].seg->prot) != 0)
+            x->a->prot_left = 1;
+}
+
+static pvl_result procmem_open(struct ctx *x, const struct span *s, int refused)
+{
+    if (pvr__procmem_ready() == 0) {
+        x->procmem = 1;
+        return PVL_OK;
+    }
+    if (!refused)
+        return pvr__fail(x->err, PVL_E_WRITE, errno, "cannot open /proc/self/mem: %s",
+                         strerror(errno));
+    return pvr__fail(x->err, PVL_E_WRITE, errno, "cannot write the sites: making [%#lx, "
+                     "%#lx) of \"%s\" writable was refused (%s), and /proc/self/mem cannot "
+                     "be opened: %s", (unsigned long)s->lo, (unsigned long)s->hi,
+                     s->obj->path, pvr__wx_why(), strerror(errno));
+}
+
+static pvl_result writer_open(struct ctx *x)
+{
+    if (x->procmem)
+        return procmem_open(x, NULL, 0);
     for (size_t i = 0; i < x->nsp; i++) {
         const struct span *s = &x->sp[i];
         if (pvr__mprotect((void *)s->lo, s->hi - s->lo, s->seg->prot | PROT_WRITE) == 0)
             continue;
         int e = errno;
-        while (i--)
-            mprotect((void *)x->sp[i].lo, x->sp[i].hi - x->sp[i].lo, x->sp[i].seg->prot);
+        spans_restore(x, i);
+        x->a->prot_left = 0;
+        if (e == EACCES) /* W^X: write without a writable mapping */
+            return procmem_open(x, s, 1);
         return pvr__fail(x->err, PVL_E_WRITE, e, "cannot make [%#lx, %#lx) of \"%s\" "
                          "writable: %s", (unsigned long)s->lo, (unsigned long)s->hi,
                          s->obj->path, strerror(e));
@@ -57,46 +81,26 @@ static pvl_result mp_open(struct ctx *x)
     return PVL_OK;
 }
 
-static int mp_put(struct ctx *x, uint8_t *dst, const uint8_t *src, size_t n)
+static int put(struct ctx *x, uint8_t *dst, const uint8_t *src, size_t n)
 {
-    (void)x;
-    if (n == 1)
+    int r = 0;
+
+    if (x->procmem)
+        r = pvr__procmem_write(dst, src, n);
+    else if (n == 1)
         __atomic_store_n(dst, *src, __ATOMIC_RELAXED);
     else
         memcpy(dst, src, n);
-    return 0;
+    pvr__code_changed(dst, n);
+    return r;
 }
 
-static void mp_close(struct ctx *x)
+static void writer_close(struct ctx *x)
 {
-    for (size_t i = 0; i < x->nsp; i++)
-        if (pvr__mprotect((void *)x->sp[i].lo, x->sp[i].hi - x->sp[i].lo,
-                          x->sp[i].seg->prot) != 0)
-            x->a->prot_left = 1;
+    if (!x->procmem)
+        spans_restore(x, x->nsp);
+    x->a->used_procmem = x->procmem;
 }
-
-static pvl_result pm_open(struct ctx *x)
-{
-    if ((x->memfd = open("/proc/self/mem", O_RDWR | O_CLOEXEC)) < 0)
-        return pvr__fail(x->err, PVL_E_WRITE, errno, "cannot open /proc/self/mem: %s",
-                         strerror(errno));
-    return PVL_OK;
-}
-
-static int pm_put(struct ctx *x, uint8_t *dst, const uint8_t *src, size_t n)
-{
-    return pwrite(x->memfd, src, n, (off_t)(uintptr_t)dst) == (ssize_t)n ? 0 : -1;
-}
-
-static void pm_close(struct ctx *x)
-{
-    close(x->memfd);
-}
-
-static const struct writer writers[2] = {
-    {mp_open, mp_put, mp_close},
-    {pm_open, pm_put, pm_close},
-};
 
 /* ------------------------------------------------------------------------
  * Preparing: spans and address order.
@@ -171,94 +175,158 @@ static void sort_changes(struct pvr_apply *a)
 static pvl_result apply_direct(struct ctx *x)
 {
     struct pvr_apply *a = x->a;
-    pvl_result r = x->w->open(x);
+    pvl_result r = writer_open(x);
 
     a->state = PVR_STATE_OLD;
     if (r != PVL_OK)
         return r;
     for (size_t i = 0; i < a->n; i++) {
         const struct pvr_change *c = &a->v[i];
-        if (x->w->put(x, c->addr, pvr__new(a, c), c->room) == 0)
+        if (put(x, c->addr, pvr__new(a, c), c->room) == 0)
             continue;
         r = pvr__fail(x->err, PVL_E_WRITE, errno, "writing site %#lx of \"%s\": %s",
                       (unsigned long)c->addr, c->obj->path, strerror(errno));
-        while (i-- && x->w->put(x, a->v[i].addr, pvr__old(a, &a->v[i]), a->v[i].room) == 0)
+        while (i-- && put(x, a->v[i].addr, pvr__old(a, &a->v[i]), a->v[i].room) == 0)
             ;
         a->state = i == (size_t)-1 ? PVR_STATE_OLD : PVR_STATE_SPLIT;
         a->nnew = i == (size_t)-1 ? 0 : (uint32_t)(i + 1);
-        x->w->close(x);
+        writer_close(x);
         return r;
     }
-    x->w->close(x);
+    writer_close(x);
     a->state = PVR_STATE_NEW, a->nnew = (uint32_t)a->n;
     return PVL_OK;
 }
 
 /* ------------------------------------------------------------------------
- * Out-of-line copies.  For each site: its current bytes, then
- * `jmp *0(%rip); .quad end`.  A call in the bytes (e8 rel32 at the start
- * followed by NOPs, or at the end after NOPs) becomes `jmp rel32` to a
- * stub after them that pushes the site's end and jumps to the target, so
- * that the callee returns to the site, never into the copy.
+ * Shapes of every change, both ways, before anything is written.
  */
 
-#define JMP_ABS_LEN 14
-#define STUB_LEN 34
-
-static int call_offset(const uint8_t *b, unsigned room)
+static pvl_result shapes(struct ctx *x)
 {
-    uint8_t nops[PVL_ROOM_MAX];
+    struct pvr_apply *a = x->a;
 
-    if (room < PVL_CALL_LEN)
+    x->fwd = malloc((a->n ? a->n : 1) * sizeof *x->fwd);
+    x->back = malloc((a->n ? a->n : 1) * sizeof *x->back);
+    if (!x->fwd || !x->back)
+        return pvr__fail(x->err, PVL_E_WRITE, ENOMEM, "out of memory");
+    for (size_t i = 0; i < a->n; i++) {
+        const struct pvr_change *c = &a->v[i];
+        const uint8_t *o = pvr__old(a, c), *n = pvr__new(a, c);
+        pvl_result r = pvr__shape(o, n, c->room, (uintptr_t)c->addr, &x->fwd[i]);
+        if (r == PVL_OK)
+            r = pvr__shape(n, o, c->room, (uintptr_t)c->addr, &x->back[i]);
+        if (r != PVL_OK)
+            return pvr__fail(x->err, r, 0, "site at %#lx of \"%s\": its code cannot run out "
+                             "of line during a live link (%s); link it before other threads "
+                             "start (PVR_LINK_STARTUP)", (unsigned long)c->addr,
+                             c->obj->path, pvl_strerror(r));
+        x->risky |= x->fwd[i].risky != 0;
+    }
+    return PVL_OK;
+}
+
+/* The change whose site holds (pc) or ends at it (a system call about to
+ * return from its last bytes), or -1.  Changes are sorted. */
+static long change_at(const struct pvr_apply *a, size_t first, size_t n, uintptr_t pc)
+{
+    size_t lo = first, hi = first + n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((uintptr_t)a->v[mid].addr <= pc)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == first)
         return -1;
-    pvl_emit_nops(nops, room - PVL_CALL_LEN);
-    if (b[0] == 0xe8 && !memcmp(b + PVL_CALL_LEN, nops, room - PVL_CALL_LEN))
-        return 0;
-    if (b[room - PVL_CALL_LEN] == 0xe8 && !memcmp(b, nops, room - PVL_CALL_LEN))
-        return (int)(room - PVL_CALL_LEN);
-    return -1;
+    const struct pvr_change *c = &a->v[lo - 1];
+    return pc <= (uintptr_t)c->addr + c->room ? (long)(lo - 1) : -1;
 }
 
-static size_t olx_size(const uint8_t *b, unsigned room)
+/* Is (q) a risky offset of one of the changes [first, first + n)? */
+static int risky_at(const struct pvr_apply *a, const struct pvr_shape *sh, size_t first,
+                    size_t n, uintptr_t q)
 {
-    size_t n = room + JMP_ABS_LEN + (call_offset(b, room) >= 0 ? STUB_LEN : 0);
-    return (n + 15) & ~(size_t)15;
+    long i = change_at(a, first, n, q);
+    uintptr_t p = i < 0 ? 0 : q - (uintptr_t)a->v[i].addr;
+
+    return i >= 0 && p < a->v[i].room && ((sh[i].risky >> p) & 1);
 }
 
-static uint8_t *put_jmp_abs(uint8_t *p, uint64_t to)
+/* Would a blocked thread resuming at (pc), or at pc - 2 (a restarted
+ * system call), stand at a risky offset? */
+static int risky_pc(const struct pvr_apply *a, const struct pvr_shape *sh, size_t first,
+                    size_t n, uintptr_t pc)
 {
-    static const uint8_t jmp[6] = {0xff, 0x25, 0, 0, 0, 0};
-    memcpy(p, jmp, 6);
-    memcpy(p + 6, &to, 8);
-    return p + JMP_ABS_LEN;
+    return risky_at(a, sh, first, n, pc) || (pc >= 2 && risky_at(a, sh, first, n, pc - 2));
 }
 
-/* lea -8(%rsp),%rsp; movl $lo,(%rsp); movl $hi,4(%rsp); jmp *target */
-static void put_stub(uint8_t *p, uint64_t ret, uint64_t target)
+/* Is (pc), or pc - 2, inside or at the end of a changed site? */
+static int at_change(const struct pvr_apply *a, uintptr_t pc)
 {
-    uint32_t lo = (uint32_t)ret, hi = (uint32_t)(ret >> 32);
-    memcpy(p, "\x48\x8d\x64\x24\xf8\xc7\x04\x24", 8);
-    memcpy(p + 8, &lo, 4);
-    memcpy(p + 12, "\xc7\x44\x24\x04", 4);
-    memcpy(p + 16, &hi, 4);
-    put_jmp_abs(p + 20, target);
+    return change_at(a, 0, a->n, pc) >= 0 || (pc >= 2 && change_at(a, 0, a->n, pc - 2) >= 0);
 }
 
-static void build_olx(uint8_t *o, const uint8_t *b, unsigned room, uintptr_t site)
-{
-    int c = call_offset(b, room);
-    uint8_t *stub = o + room + JMP_ABS_LEN;
+/* ------------------------------------------------------------------------
+ * The threads, before anything is written.  A thread blocked in the
+ * kernel at an address outside every changed site cannot be inside one
+ * and can only enter one through its int3: it does not matter.  Any other
+ * thread that blocks SIGTRAP would be killed by an int3; one that blocks
+ * pvlink's signal could not be moved when a round is needed.
+ */
 
-    memcpy(o, b, room);
-    put_jmp_abs(o + room, site + room);
-    if (c < 0)
-        return;
-    int32_t rel, disp;
-    memcpy(&disp, b + c + 1, 4);
-    put_stub(stub, site + room, (uint64_t)(site + (uintptr_t)c + PVL_CALL_LEN + (intptr_t)disp));
-    rel = (int32_t)(stub - (o + c + PVL_CALL_LEN));
-    o[c] = 0xe9;
-    memcpy(o + c + 1, &rel, 4);
+static int *other_threads(int *n)
+{
+    int self = pvr__gettid(), want = pvr__threads(NULL, 0, self), *t;
+
+    for (int tries = 0; want >= 0 && tries < 4; tries++) {
+        if (!(t = malloc((size_t)(want + 16) * sizeof *t)))
+            return NULL;
+        *n = pvr__threads(t, want + 16, self);
+        if (*n >= 0 && *n <= want + 16)
+            return t;
+        free(t);
+        want = *n;
+    }
+    return NULL;
+}
+
+static pvl_result check_thread(struct ctx *x, int tid)
+{
+    uintptr_t pc = 0;
+    int w = pvr__where_settled(tid, &pc), sig = pvr__signal();
+    const char *what = w == PVR_RUNNING ? "is running" : "stands at a site being changed";
+
+    if (w == PVR_GONE || (w == PVR_BLOCKED && !at_change(x->a, pc)))
+        return PVL_OK;
+    if (pvr__blocks_still(tid, SIGTRAP) == 1)
+        return pvr__fail(x->err, PVL_E_THREADS, 0, "thread %d blocks SIGTRAP and %s: an "
+                         "int3 would kill the process; link refused, nothing written", tid,
+                         what);
+    if (x->risky && (w == PVR_RUNNING || risky_pc(x->a, x->fwd, 0, x->a->n, pc)) &&
+        pvr__blocks_still(tid, sig) == 1)
+        return pvr__fail(x->err, PVL_E_THREADS, 0, "thread %d blocks pvlink's signal %d and "
+                         "%s: it could not be moved out of a site; link refused, nothing "
+                         "written", tid, sig, what);
+    return PVL_OK;
+}
+
+static pvl_result preflight(struct ctx *x)
+{
+    int n = 0, *t;
+    pvl_result r = PVL_OK;
+
+    if (pvr__on_valgrind()) /* /proc shows valgrind's threads, not the program's */
+        return PVL_OK;
+    if (!(t = other_threads(&n)))
+        return pvr__fail(x->err, PVL_E_WRITE, errno, "cannot list the threads "
+                         "(/proc/self/task): %s", strerror(errno));
+    for (int i = 0; i < n && r == PVL_OK; i++)
+        r = check_thread(x, t[i]);
+    free(t);
+    return r;
 }
 
 /* ------------------------------------------------------------------------
@@ -267,12 +335,11 @@ static void build_olx(uint8_t *o, const uint8_t *b, unsigned room, uintptr_t sit
  */
 
 struct batch {
-    struct pvr_lbatch b;
+    struct pvr_lbatch b; /* first: the handlers' view */
     struct pvr_lsite *v;
-    uint8_t *olx;
-    size_t olx_len;
+    struct pvr_code olx;
     size_t first, n;
-    int forward;
+    int forward, risky;
 };
 
 static const uint8_t *from_of(const struct ctx *x, const struct batch *bt, size_t i)
@@ -287,106 +354,137 @@ static const uint8_t *to_of(const struct ctx *x, const struct batch *bt, size_t 
     return bt->forward ? pvr__new(x->a, c) : pvr__old(x->a, c);
 }
 
-static pvl_result batch_build(struct ctx *x, struct batch *bt)
+static const struct pvr_shape *shape_of(const struct ctx *x, const struct batch *bt, size_t i)
 {
-    size_t len = 0, off = 0;
+    return bt->forward ? &x->fwd[i] : &x->back[i];
+}
 
-    for (size_t i = bt->first; i < bt->first + bt->n; i++)
-        len += olx_size(from_of(x, bt, i), x->a->v[i].room);
-    bt->v = malloc(bt->n * sizeof *bt->v);
-    bt->olx = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (!bt->v || bt->olx == MAP_FAILED) {
-        free(bt->v);
-        if (bt->olx != MAP_FAILED)
-            munmap(bt->olx, len);
-        return pvr__fail(x->err, PVL_E_WRITE, ENOMEM, "out of memory for a batch of %zu "
-                         "sites", bt->n);
-    }
-    bt->olx_len = len;
-    for (size_t k = 0; k < bt->n; k++) {
-        const struct pvr_change *c = &x->a->v[bt->first + k];
-        const uint8_t *from = from_of(x, bt, bt->first + k);
-        build_olx(bt->olx + off, from, c->room, (uintptr_t)c->addr);
-        bt->v[k] = (struct pvr_lsite){(uintptr_t)c->addr, (uintptr_t)(bt->olx + off), c->room};
-        off += olx_size(from, c->room);
-    }
-    if (mprotect(bt->olx, len, PROT_READ | PROT_EXEC) != 0) {
-        int e = errno;
-        free(bt->v);
-        munmap(bt->olx, len);
-        return pvr__fail(x->err, PVL_E_WRITE, e, "cannot make out-of-line copies "
-                         "executable: %s", strerror(e));
-    }
-    static uint64_t ids;
-    bt->b = (struct pvr_lbatch){bt->v, bt->n, ++ids};
+static void release(struct pvr_lbatch *lb)
+{
+    struct batch *bt = (struct batch *)lb;
+
+    pvr__code_free(&bt->olx);
+    free(bt->v);
+    free(bt);
+}
+
+/* A copy slot for site (s) with old bytes (b): see PVR_OLX_SLOT. */
+static void put_slot(uint8_t *slot, const uint8_t *b, const struct pvr_lsite *s)
+{
+    uint64_t words[2] = {s->addr + s->room, s->room};
+
+    memcpy(slot, b, s->room);
+    for (size_t k = s->room; k < PVR_OLX_END; k++)
+        pvl_emit_int3(slot + k);
+    memcpy(slot + PVR_OLX_END, words, sizeof words);
+}
+
+/* The copies of the batch's sites that need one, in one mapping. */
+static pvl_result build_copies(struct ctx *x, struct batch *bt)
+{
+    size_t ncopies = 0, k = 0;
+    uint8_t *img;
+    pvl_result r;
+
+    for (size_t i = 0; i < bt->n; i++)
+        ncopies += bt->v[i].sh.kind == PVR_COPY;
+    if (!ncopies)
+        return PVL_OK;
+    if (!(img = malloc(ncopies * PVR_OLX_SLOT)))
+        return pvr__fail(x->err, PVL_E_WRITE, ENOMEM, "out of memory for copies");
+    for (size_t i = 0; i < bt->n; i++)
+        if (bt->v[i].sh.kind == PVR_COPY)
+            put_slot(img + k++ * PVR_OLX_SLOT, from_of(x, bt, bt->first + i), &bt->v[i]);
+    r = pvr__code_new(&bt->olx, img, ncopies * PVR_OLX_SLOT, 0, 0, x->err);
+    free(img);
+    if (r != PVL_OK)
+        return r;
+    for (size_t i = 0, j = 0; i < bt->n; i++)
+        if (bt->v[i].sh.kind == PVR_COPY)
+            bt->v[i].olx = (uintptr_t)(bt->olx.p + j++ * PVR_OLX_SLOT);
+    bt->b.olx_lo = (uintptr_t)bt->olx.p;
+    bt->b.olx_hi = bt->b.olx_lo + ncopies * PVR_OLX_SLOT;
     return PVL_OK;
 }
 
-/* Out-of-line copies withdrawn but perhaps still being run by a thread. */
-static struct {
-    uint8_t *p;
-    size_t len;
-} *retired;
-static size_t nretired;
-
-static void retire(uint8_t *p, size_t len)
+/* Every address of the batch that gets an int3, into the site set. */
+static int add_int3_sites(const struct batch *bt)
 {
-    void *n = realloc(retired, (nretired + 1) * sizeof *retired);
-    if (!n)
-        return; /* keep it mapped for ever rather than free it early */
-    retired = n;
-    retired[nretired].p = p, retired[nretired].len = len;
-    nretired++;
-}
+    size_t n = 0, k = 0;
+    uintptr_t *a;
+    int r;
 
-static void watch_retired(void)
-{
-    pvr__watch(0, 0);
-    for (size_t i = 0; i < nretired; i++)
-        pvr__watch((uintptr_t)retired[i].p, (uintptr_t)retired[i].p + retired[i].len);
-}
-
-/* A round in which no thread was inside them frees every watched copy. */
-static pvl_result round_and_reap(struct ctx *x, int fix)
-{
-    int busy = 0;
-    size_t watched = nretired;
-    pvl_result r;
-
-    watch_retired();
-    r = pvr__round(fix, x->a->timeout_ms, &busy, &x->a->nmoved, x->err);
-    x->a->nrounds++;
-    if (r == PVL_OK && !busy && watched) {
-        for (size_t i = 0; i < watched; i++)
-            munmap(retired[i].p, retired[i].len);
-        memmove(retired, retired + watched, (nretired - watched) * sizeof *retired);
-        nretired -= watched;
-    }
+    for (size_t i = 0; i < bt->n; i++)
+        n += (size_t)__builtin_popcountll(bt->v[i].sh.guards);
+    if (!(a = malloc(n * sizeof *a)))
+        return -1;
+    for (size_t i = 0; i < bt->n; i++)
+        for (unsigned p = 0; p < bt->v[i].room; p++)
+            if ((bt->v[i].sh.guards >> p) & 1)
+                a[k++] = bt->v[i].addr + p;
+    r = pvr__sites_add(a, n);
+    free(a);
     return r;
 }
 
-/* Write one part of every site of the batch: the first byte (tail 0) or
- * the others (tail 1), from the (from) bytes, the (to) bytes or int3. */
-enum { FROM, TO, INT3 };
-
-static int put_all(struct ctx *x, struct batch *bt, int which, int tail)
+static pvl_result batch_build(struct ctx *x, struct batch *bt)
 {
-    static const uint8_t int3[PVL_ROOM_MAX] = {0xcc};
+    static uint64_t ids;
+
+    if (!(bt->v = calloc(bt->n, sizeof *bt->v)))
+        return pvr__fail(x->err, PVL_E_WRITE, ENOMEM, "out of memory for a batch of %zu "
+                         "sites", bt->n);
+    for (size_t k = 0; k < bt->n; k++) {
+        const struct pvr_change *c = &x->a->v[bt->first + k];
+        bt->v[k] = (struct pvr_lsite){(uintptr_t)c->addr, 0, *shape_of(x, bt, bt->first + k),
+                                      c->room};
+        bt->risky |= bt->v[k].sh.risky != 0;
+    }
+    pvl_result r = build_copies(x, bt);
+    if (r == PVL_OK && add_int3_sites(bt) != 0)
+        r = pvr__fail(x->err, PVL_E_WRITE, ENOMEM, "out of memory for the site set");
+    if (r != PVL_OK)
+        return r;
+    bt->b.v = bt->v, bt->b.n = bt->n, bt->b.id = ++ids;
+    return PVL_OK;
+}
+
+/* Write one part of every site of the batch: the guarded offsets, or the
+ * others, from the (from) bytes, the (to) bytes, or int3. */
+enum { FROM, TO, INT3 };
+enum { GUARDS, TAILS };
+
+static int put_site(struct ctx *x, struct batch *bt, size_t i, int which, int part)
+{
+    const struct pvr_lsite *s = &bt->v[i - bt->first];
+    const uint8_t *src = which == TO ? to_of(x, bt, i) : from_of(x, bt, i);
+    uint8_t buf[PVL_ROOM_MAX], int3;
     int fail = 0;
 
-    for (size_t i = bt->first; i < bt->first + bt->n; i++) {
-        const struct pvr_change *c = &x->a->v[i];
-        const uint8_t *src = which == FROM ? from_of(x, bt, i)
-                             : which == TO ? to_of(x, bt, i) : int3;
-        size_t off = tail ? 1 : 0, n = tail ? c->room - 1u : 1u;
-        if (x->w->put(x, c->addr + off, src + off, n) != 0)
-            fail = -1;
+    pvl_emit_int3(&int3);
+    if (part == TAILS) { /* one write: the bytes, int3 where guarded */
+        memcpy(buf, src, s->room);
+        for (unsigned p = 0; p < s->room; p++)
+            if ((s->sh.guards >> p) & 1)
+                buf[p] = int3;
+        return s->room > 1 ? put(x, (uint8_t *)s->addr + 1, buf + 1, s->room - 1u) : 0;
     }
+    for (unsigned p = 0; p < s->room; p++)
+        if (((s->sh.guards >> p) & 1) &&
+            put(x, (uint8_t *)s->addr + p, which == INT3 ? &int3 : src + p, 1) != 0)
+            fail = -1;
     return fail;
 }
 
-#define HEAD 0
-#define TAIL 1
+static int put_all(struct ctx *x, struct batch *bt, int which, int part)
+{
+    int fail = 0;
+
+    for (size_t i = bt->first; i < bt->first + bt->n; i++)
+        if (put_site(x, bt, i, which, part) != 0)
+            fail = -1;
+    return fail;
+}
 
 static pvl_result serialize(struct ctx *x, const char *step)
 {
@@ -396,14 +494,14 @@ static pvl_result serialize(struct ctx *x, const char *step)
                      strerror(errno));
 }
 
-/* Put the batch back as it was: the tails, then the heads. */
+/* Put the batch back as it was: the tails, then the guarded bytes. */
 static void batch_undo(struct ctx *x, struct batch *bt, int tails_written)
 {
     if (tails_written) {
-        put_all(x, bt, FROM, TAIL);
+        put_all(x, bt, FROM, TAILS);
         pvr__membarrier_sync();
     }
-    put_all(x, bt, FROM, HEAD);
+    put_all(x, bt, FROM, GUARDS);
     pvr__membarrier_sync();
 }
 
@@ -412,21 +510,52 @@ static pvl_result write_failed(struct ctx *x, const char *what)
     return pvr__fail(x->err, PVL_E_WRITE, errno, "writing %s: %s", what, strerror(errno));
 }
 
+/*
+ * The round of a batch with risky offsets, once its int3s are in place:
+ * signal only the threads that may stand at one of them (running, or
+ * blocked right there); the others are counted as skipped.
+ */
+static pvl_result batch_round(struct ctx *x, struct batch *bt)
+{
+    int n = 0, k = 0, *t = other_threads(&n), vg = pvr__on_valgrind();
+    pvl_result r;
+
+    if (!t)
+        return pvr__fail(x->err, PVL_E_WRITE, errno, "cannot list the threads "
+                         "(/proc/self/task): %s", strerror(errno));
+    for (int i = 0; i < n; i++) {
+        uintptr_t pc = 0;
+        int w = vg ? PVR_RUNNING : pvr__where_settled(t[i], &pc);
+        if (w == PVR_GONE)
+            continue;
+        if (w == PVR_BLOCKED &&
+            !risky_pc(x->a, bt->forward ? x->fwd : x->back, bt->first, bt->n, pc))
+            x->a->nskipped++;
+        else
+            t[k++] = t[i];
+    }
+    x->a->nrounds++;
+    x->a->nsignals += (uint32_t)k;
+    r = k ? pvr__round(t, k, x->a->timeout_ms, &x->a->nmoved, x->err) : PVL_OK;
+    free(t);
+    return r;
+}
+
 /* Steps 2-5.  On failure the batch holds its (from) bytes again. */
 static pvl_result batch_steps(struct ctx *x, struct batch *bt)
 {
     pvl_result r;
 
-    if (put_all(x, bt, INT3, HEAD) != 0) {
+    if (put_all(x, bt, INT3, GUARDS) != 0) {
         r = write_failed(x, "int3");
         batch_undo(x, bt, 0);
         return r;
     }
-    if ((r = serialize(x, "int3")) != PVL_OK || (r = round_and_reap(x, 1)) != PVL_OK) {
+    if ((r = serialize(x, "int3")) != PVL_OK || (bt->risky && (r = batch_round(x, bt)))) {
         batch_undo(x, bt, 0);
         return r;
     }
-    if (put_all(x, bt, TO, TAIL) != 0) {
+    if (put_all(x, bt, TO, TAILS) != 0) {
         r = write_failed(x, "site bytes");
         batch_undo(x, bt, 1);
         return r;
@@ -435,7 +564,7 @@ static pvl_result batch_steps(struct ctx *x, struct batch *bt)
         batch_undo(x, bt, 1);
         return r;
     }
-    if (put_all(x, bt, TO, HEAD) != 0) {
+    if (put_all(x, bt, TO, GUARDS) != 0) {
         r = write_failed(x, "first bytes");
         batch_undo(x, bt, 1);
         return r;
@@ -445,33 +574,34 @@ static pvl_result batch_steps(struct ctx *x, struct batch *bt)
 
 /*
  * Step 5's serialization, then withdraw the batch from the handlers.  A
- * SIGTRAP raised by one of its int3s and delivered later finds the site in
- * the set of int3 sites and re-runs its (new) head.  Its out-of-line
- * copies are freed after a later round finds no thread inside them.
+ * SIGTRAP raised by one of its int3s and delivered later finds the address
+ * in the site set and runs what is there now.  The batch is freed once no
+ * thread is inside its copies.
  */
 static void withdraw(struct batch *bt)
 {
     pvr__membarrier_sync(); /* a failure leaves only late traps, handled */
-    retire(bt->olx, bt->olx_len);
     pvr__publish(NULL);
-    free(bt->v);
+    if (bt->b.olx_hi == bt->b.olx_lo)
+        release(&bt->b);
+    pvr__reap(release);
 }
 
 static pvl_result live_batch(struct ctx *x, size_t first, size_t n, int forward)
 {
-    struct batch bt = {.first = first, .n = n, .forward = forward};
-    pvl_result r = batch_build(x, &bt);
+    struct batch *bt = calloc(1, sizeof *bt);
+    pvl_result r;
 
-    if (r != PVL_OK)
+    if (!bt)
+        return pvr__fail(x->err, PVL_E_WRITE, ENOMEM, "out of memory for a batch");
+    bt->first = first, bt->n = n, bt->forward = forward, bt->olx.fd = -1;
+    if ((r = batch_build(x, bt)) != PVL_OK) {
+        release(&bt->b);
         return r;
-    if (pvr__sites_add(bt.v, bt.n) != 0) {
-        free(bt.v);
-        munmap(bt.olx, bt.olx_len);
-        return pvr__fail(x->err, PVL_E_WRITE, ENOMEM, "out of memory for the site set");
     }
-    pvr__publish(&bt.b);
-    r = batch_steps(x, &bt);
-    withdraw(&bt);
+    pvr__publish(&bt->b);
+    r = batch_steps(x, bt);
+    withdraw(bt);
     if (r == PVL_OK)
         x->a->nbatches++;
     return r;
@@ -497,41 +627,45 @@ static void roll_back(struct ctx *x, size_t done)
     a->state = end ? PVR_STATE_SPLIT : PVR_STATE_OLD;
 }
 
-static pvl_result apply_live(struct ctx *x, struct pvr_error *err)
+static pvl_result apply_live(struct ctx *x)
 {
     struct pvr_apply *a = x->a;
+    uint32_t traps = pvr__traps_count();
     pvl_result r;
 
-    if ((r = pvr__traps_ready(err)) != PVL_OK)
+    if ((r = shapes(x)) != PVL_OK || (r = pvr__traps_ready(x->err)) != PVL_OK ||
+        (r = preflight(x)) != PVL_OK || (r = writer_open(x)) != PVL_OK)
         return r;
-    if ((r = x->w->open(x)) != PVL_OK)
-        return r;
-    for (size_t i = 0; i < a->n; i += a->batch) {
+    pvr__reap(release);
+    for (size_t i = 0; i < a->n && r == PVL_OK; i += a->batch) {
         size_t n = a->n - i < a->batch ? a->n - i : a->batch;
-        if ((r = live_batch(x, i, n, 1)) != PVL_OK) {
-            roll_back(x, i);
-            if (a->state == PVR_STATE_SPLIT)
-                snprintf(err->msg + strlen(err->msg), sizeof err->msg - strlen(err->msg),
-                         "; restoring failed too: %u sites stay new", a->nnew);
-            x->w->close(x);
-            return r;
-        }
+        if ((r = live_batch(x, i, n, 1)) == PVL_OK)
+            continue;
+        roll_back(x, i);
+        if (a->state == PVR_STATE_SPLIT)
+            snprintf(x->err->msg + strlen(x->err->msg), sizeof x->err->msg -
+                     strlen(x->err->msg), "; restoring failed too: %u sites stay new", a->nnew);
     }
-    x->w->close(x);
-    a->state = PVR_STATE_NEW, a->nnew = (uint32_t)a->n;
-    return PVL_OK;
+    writer_close(x);
+    a->ntraps = pvr__traps_count() - traps;
+    if (r == PVL_OK)
+        a->state = PVR_STATE_NEW, a->nnew = (uint32_t)a->n;
+    return r;
 }
 
 pvl_result pvr__apply(struct pvr_apply *a, struct pvr_error *err)
 {
     struct pvr_error scratch;
-    struct ctx x = {a, NULL, 0, &writers[a->procmem ? 1 : 0], -1, err ? err : &scratch};
+    struct ctx x = {.a = a, .procmem = a->procmem, .err = err ? err : &scratch};
     pvl_result r;
 
     a->state = PVR_STATE_OLD;
     sort_changes(a);
     if ((r = make_spans(&x)) == PVL_OK)
-        r = a->live ? apply_live(&x, x.err) : apply_direct(&x);
+        r = a->live ? apply_live(&x) : apply_direct(&x);
+    pvr__procmem_close();
     free(x.sp);
+    free(x.fwd);
+    free(x.back);
     return r;
 }

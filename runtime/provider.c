@@ -519,15 +519,18 @@ const char *pvr_provider_name(const struct pvr_provider *p)
 
 pvl_result pvr_provider_close(struct pvr_provider *p, struct pvr_error *err)
 {
+    pvl_result r;
+
     if (!p)
         return PVL_OK;
-    pthread_mutex_lock(&pvr__lock);
+    if ((r = pvr__enter(err)) != PVL_OK)
+        return r;
     if (pvr__provider_in_use(p)) {
-        pthread_mutex_unlock(&pvr__lock);
+        pvr__leave();
         return pvr__fail(err, PVL_E_ARG, 0, "provider \"%s\": sites are linked to it; "
                          "re-link or unlink first", p->name);
     }
-    pthread_mutex_unlock(&pvr__lock);
+    pvr__leave();
     if (p->dl)
         dlclose(p->dl);
     free_provider(p);

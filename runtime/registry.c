@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <link.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -17,6 +19,69 @@
 
 pthread_mutex_t pvr__lock = PTHREAD_MUTEX_INITIALIZER;
 struct pvr_obj *pvr__objs;
+
+/* ------------------------------------------------------------------------
+ * The lock, with re-entry refused: the ids of the threads inside a public
+ * function (holding pvr__lock or waiting for it) sit in (inside).  A
+ * thread claims a slot before it locks and frees it after it unlocks, so
+ * a signal handler that interrupts it anywhere in between finds its id.
+ */
+#define MAX_INSIDE 256
+static _Atomic int inside[MAX_INSIDE];
+
+static int is_inside(int self)
+{
+    for (int i = 0; i < MAX_INSIDE; i++)
+        if (atomic_load(&inside[i]) == self)
+            return 1;
+    return 0;
+}
+
+static void claim(int self)
+{
+    for (;;) { /* more than MAX_INSIDE threads waiting: wait for a slot */
+        for (int i = 0; i < MAX_INSIDE; i++) {
+            int free_slot = 0;
+            if (atomic_compare_exchange_strong(&inside[i], &free_slot, self))
+                return;
+        }
+        sched_yield();
+    }
+}
+
+static pvl_result busy(struct pvr_error *err)
+{
+    static const char msg[] = "pvlink is busy: this thread is already inside a pvlink "
+                              "call (a signal handler interrupted it)";
+    if (err) { /* no formatting: this may run in a signal handler */
+        err->code = PVL_E_BUSY, err->sys = EBUSY;
+        memcpy(err->msg, msg, sizeof msg);
+    }
+    return PVL_E_BUSY;
+}
+
+pvl_result pvr__enter(struct pvr_error *err)
+{
+    int self = pvr__gettid();
+
+    if (is_inside(self))
+        return busy(err);
+    claim(self);
+    pthread_mutex_lock(&pvr__lock);
+    return PVL_OK;
+}
+
+void pvr__leave(void)
+{
+    int self = pvr__gettid();
+
+    pthread_mutex_unlock(&pvr__lock);
+    for (int i = 0; i < MAX_INSIDE; i++)
+        if (atomic_load(&inside[i]) == self) {
+            atomic_store(&inside[i], 0);
+            return;
+        }
+}
 
 static uintptr_t page_size(void)
 {
@@ -87,13 +152,16 @@ int pvr_object_register(const struct pvl_site *start, const struct pvl_site *sto
 
     if (!start || !stop || stop <= start)
         return 0;
-    pthread_mutex_lock(&pvr__lock);
+    if (pvr__enter(NULL) != PVL_OK) {
+        errno = EBUSY;
+        return -1;
+    }
     if ((o = find(start)) != NULL) {
         o->refs++;
-        pthread_mutex_unlock(&pvr__lock);
+        pvr__leave();
         return 0;
     }
-    pthread_mutex_unlock(&pvr__lock);
+    pvr__leave();
     /* describe outside the lock: dl_iterate_phdr takes the loader's lock */
     if (!(o = calloc(1, sizeof *o)))
         return -1;
@@ -103,14 +171,18 @@ int pvr_object_register(const struct pvl_site *start, const struct pvl_site *sto
         errno = ENOENT;
         return -1;
     }
-    pthread_mutex_lock(&pvr__lock);
+    if (pvr__enter(NULL) != PVL_OK) {
+        free(o);
+        errno = EBUSY;
+        return -1;
+    }
     if (find(start)) { /* registered meanwhile by another constructor */
         find(start)->refs++;
         free(o);
     } else {
         append(o);
     }
-    pthread_mutex_unlock(&pvr__lock);
+    pvr__leave();
     return 0;
 }
 
@@ -118,10 +190,11 @@ void pvr_object_unregister(const struct pvl_site *start)
 {
     struct pvr_obj *o;
 
-    pthread_mutex_lock(&pvr__lock);
+    if (pvr__enter(NULL) != PVL_OK)
+        return;
     if ((o = find(start)) != NULL && !o->region && --o->refs == 0)
         drop(o);
-    pthread_mutex_unlock(&pvr__lock);
+    pvr__leave();
 }
 
 pvl_result pvr_region_register(const char *name, const struct pvl_site *sites, size_t n,
@@ -142,14 +215,17 @@ pvl_result pvr_region_register(const char *name, const struct pvl_site *sites, s
     *o = (struct pvr_obj){.sites = sites, .nsites = n, .lo = lo, .hi = hi, .path = name,
                           .nseg = 1, .refs = 1, .region = 1};
     o->seg[0] = (struct pvr_seg){lo & ~(pg - 1), (hi + pg - 1) & ~(pg - 1), prot};
-    pthread_mutex_lock(&pvr__lock);
+    if (pvr__enter(err) != PVL_OK) {
+        free(o);
+        return PVL_E_BUSY;
+    }
     if (find(sites)) {
-        pthread_mutex_unlock(&pvr__lock);
+        pvr__leave();
         free(o);
         return pvr__fail(err, PVL_E_ARG, 0, "region \"%s\": already registered", name);
     }
     append(o);
-    pthread_mutex_unlock(&pvr__lock);
+    pvr__leave();
     return PVL_OK;
 }
 
@@ -157,20 +233,22 @@ void pvr_region_unregister(const struct pvl_site *sites)
 {
     struct pvr_obj *o;
 
-    pthread_mutex_lock(&pvr__lock);
+    if (pvr__enter(NULL) != PVL_OK)
+        return;
     if ((o = find(sites)) != NULL && o->region)
         drop(o);
-    pthread_mutex_unlock(&pvr__lock);
+    pvr__leave();
 }
 
 size_t pvr_object_count(void)
 {
     size_t n = 0;
 
-    pthread_mutex_lock(&pvr__lock);
+    if (pvr__enter(NULL) != PVL_OK)
+        return 0;
     for (struct pvr_obj *o = pvr__objs; o; o = o->next)
         n++;
-    pthread_mutex_unlock(&pvr__lock);
+    pvr__leave();
     return n;
 }
 

@@ -3,7 +3,8 @@
 
 RUNTIME_SRCS := runtime/image.c runtime/error.c runtime/registry.c \
                 runtime/veneer.c runtime/sys.c runtime/provider.c \
-                runtime/link.c runtime/patch.c runtime/trap.c
+                runtime/link.c runtime/patch.c runtime/trap.c \
+                runtime/threads.c runtime/code.c runtime/shape.c
 RUNTIME_OBJS := $(call objs,host,$(RUNTIME_SRCS))
 
 LIBPVLINK_OBJS += $(RUNTIME_OBJS)

@@ -1,23 +1,28 @@
 /*
  * The signal side of the live protocol.
  *
- * SIGTRAP: a thread that executes the int3 at the head of a site being
- * written (a trap, si_code SI_KERNEL, RIP one past the int3) is sent to
- * the site's out-of-line copy.  Anything else goes to the handler that was
- * installed before pvlink's.
+ * SIGTRAP: a thread that executes one of pvlink's int3s (a trap: si_code
+ * SI_KERNEL, or TRAP_BRKPT under valgrind; RIP one past the int3) is
+ *   - at a guarded offset of a site being written: it runs the site's old
+ *     code from there, emulated (NOPs are skipped, a call is made: its
+ *     return address pushed, RIP set to its target) or in the site's
+ *     out-of-line copy, which ends with an int3;
+ *   - at the end of a copy: back to the end of its site;
+ *   - at an int3 of a site already rewritten (a trap delivered late): it
+ *     runs what is there now.
+ * Anything else goes to the handler that was installed before pvlink's.
  *
- * pvlink's real-time signal: a round.  The patcher signals every other
- * thread; each answers from its handler, after moving itself out of the
- * middle of a published site (when asked) and noting whether it was inside
- * watched out-of-line code.  The SIGTRAP handler blocks this signal, so an
- * answer also proves that the thread's earlier SIGTRAP handlers finished.
+ * pvlink's real-time signal: a round.  The patcher signals the threads
+ * that may stand inside a site at an offset whose bytes are about to
+ * change; each moves itself out (to the copy, or to the head or the end of
+ * the site when that is the same) and answers.
  *
- * The handlers read the published batch under a reader count; withdrawing
- * a batch waits for the count to reach zero, so a batch is never freed
- * under a handler.  Nothing here allocates or locks in a handler.
+ * The handlers read the published batch and the batches with copies under
+ * a reader count; a batch is freed only when no thread is inside its
+ * copies (entries and exits are counted) and no handler reads it.
+ * Nothing here allocates or locks in a handler.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
@@ -33,16 +38,20 @@
 #include "internal.h"
 
 #define MAX_THREADS 32768
-#define MAX_WATCH 16
 #define SLOT_BITS 20
 
-static _Atomic(const struct pvr_lbatch *) published;
+static _Atomic(struct pvr_lbatch *) published;
+static _Atomic(struct pvr_lbatch *) with_copies; /* published or kept */
+static _Atomic int readers;
+static _Atomic uint32_t ntraps;
+
+static uint8_t int3_byte;
 
 /*
- * Every site address pvlink has put an int3 on (until its object is
- * forgotten): open addressing, readers lock-free.  Slots go from 0 to an
- * address (or to TOMB when the object is unloaded), never back; a grown
- * table replaces the old one, freed once no handler reads it.
+ * Every address pvlink has put an int3 on (until its object is forgotten):
+ * open addressing, readers lock-free.  Slots go from 0 to an address (or
+ * to TOMB when the object is unloaded), never back; a grown table
+ * replaces the old one, freed once no handler reads it.
  */
 #define TOMB ((uintptr_t)1)
 struct siteset {
@@ -50,28 +59,18 @@ struct siteset {
     _Atomic uintptr_t slot[];
 };
 static _Atomic(struct siteset *) site_set;
-static _Atomic int readers;
 static struct sigaction prev_trap; /* the handler pvlink replaced */
 static int rt_sig;                  /* 0 until chosen */
 static int ready;
 
 /* The current round. */
 static _Atomic uint64_t round_seq;
-static _Atomic int round_fix;
 static _Atomic int round_pid;
+static _Atomic int round_open;
 static _Atomic uint64_t acks[MAX_THREADS];
 static _Atomic uint32_t nacks; /* futex word */
-static _Atomic uint32_t round_expect; /* answers the round waits for */
-static _Atomic int round_open;         /* a fixup round is waiting for answers */
-static _Atomic uint64_t round_batch;   /* id of the batch published during it */
-static int round_tids[MAX_THREADS];
-static _Atomic int round_n;
+static _Atomic uint32_t round_expect;
 static _Atomic uint32_t round_moved;
-static _Atomic int round_busy;
-static struct {
-    _Atomic uintptr_t lo, hi;
-} watch[MAX_WATCH];
-static _Atomic int nwatch;
 
 /* ------------------------------------------------------------------------
  * Looking sites up (handlers).
@@ -92,9 +91,20 @@ static const struct pvr_lsite *floor_site(const struct pvr_lbatch *b, uintptr_t 
     return lo ? &b->v[lo - 1] : NULL;
 }
 
-static greg_t *rip_of(void *ucv)
+/* The site of (b) holding (a), with (*p) the offset; NULL if none. */
+static const struct pvr_lsite *site_at(const struct pvr_lbatch *b, uintptr_t a, unsigned *p)
 {
-    return &((ucontext_t *)ucv)->uc_mcontext.gregs[REG_RIP];
+    const struct pvr_lsite *s = b ? floor_site(b, a) : NULL;
+
+    if (!s || a >= s->addr + s->room)
+        return NULL;
+    *p = (unsigned)(a - s->addr);
+    return s;
+}
+
+static greg_t *reg(void *ucv, int r)
+{
+    return &((ucontext_t *)ucv)->uc_mcontext.gregs[r];
 }
 
 static size_t set_hash(uintptr_t a, size_t cap)
@@ -117,70 +127,102 @@ static int set_has(uintptr_t a)
     return 0;
 }
 
-/* The published site starting exactly at (a); (*id) its batch. */
-static const struct pvr_lsite *head_site(uintptr_t a, uint64_t *id)
+/* What a call instruction does: push the return address, go. */
+static void emulate_call(void *ucv, uint64_t ret, uint64_t target)
 {
-    const struct pvr_lbatch *b = atomic_load(&published);
-    const struct pvr_lsite *s = b ? floor_site(b, a) : NULL;
+    greg_t *sp = reg(ucv, REG_RSP);
 
-    if (!s || s->addr != a)
-        return NULL;
-    *id = b->id;
-    return s;
+    *sp -= 8;
+    *(uint64_t *)(uintptr_t)*sp = ret;
+    *reg(ucv, REG_RIP) = (greg_t)target;
+}
+
+/* A thread at guarded offset (p) of (s): run the old code from there. */
+static void enter(struct pvr_lbatch *b, const struct pvr_lsite *s, unsigned p, void *ucv)
+{
+    if (s->sh.kind == PVR_EMU_NOPS) {
+        *reg(ucv, REG_RIP) = (greg_t)(s->addr + s->room);
+    } else if (s->sh.kind == PVR_EMU_CALL) {
+        emulate_call(ucv, s->addr + s->room, s->sh.call);
+    } else {
+        atomic_fetch_add(&b->inside, 1);
+        *reg(ucv, REG_RIP) = (greg_t)(s->olx + p);
+    }
 }
 
 /*
- * An int3 at the head of a site: through the site's copy while its batch
- * is published; once withdrawn (a late trap: the signal was delivered
- * after the head was rewritten), run the instruction that is there now.
+ * The exit int3 of a copy (see patch.c: a copy slot is the old bytes, the
+ * exit, and the site's end address at PVR_OLX_END).  Returns 1 if (a) is
+ * one, with the thread sent back to its site.
  */
-static int redirect(void *ucv, uint64_t *id)
+static int leave(uintptr_t a, void *ucv)
 {
-    greg_t *rip = rip_of(ucv);
-    uintptr_t a = (uintptr_t)*rip - 1;
-    const struct pvr_lsite *s;
-    int done = 0;
-
-    *id = 0;
-    atomic_fetch_add(&readers, 1);
-    if ((s = head_site(a, id)) != NULL) {
-        *rip = (greg_t)s->olx, done = 1;
-    } else if (set_has(a)) {
-        if (*(volatile const uint8_t *)a != 0xcc)
-            *rip = (greg_t)a, done = 1;
-        else if ((s = head_site(a, id)) != NULL) /* a batch published meanwhile */
-            *rip = (greg_t)s->olx, done = 1;
+    for (struct pvr_lbatch *b = atomic_load(&with_copies); b; b = atomic_load(&b->next)) {
+        if (a < b->olx_lo || a >= b->olx_hi)
+            continue;
+        uintptr_t slot = b->olx_lo + (a - b->olx_lo) / PVR_OLX_SLOT * PVR_OLX_SLOT;
+        const uint64_t *end = (const uint64_t *)(slot + PVR_OLX_END);
+        if (a != slot + end[1])
+            return 0; /* not the exit: not ours */
+        *reg(ucv, REG_RIP) = (greg_t)end[0];
+        atomic_fetch_sub(&b->inside, 1);
+        return 1;
     }
-    atomic_fetch_sub(&readers, 1);
-    return done;
+    return 0;
 }
 
-/* Strictly inside a published site: move to the same offset of its copy. */
+/* A trap at (a): one of pvlink's int3s?  Returns 1 when handled. */
+static int redirect(void *ucv, uintptr_t a)
+{
+    struct pvr_lbatch *b = atomic_load(&published);
+    const struct pvr_lsite *s;
+    unsigned p = 0;
+
+    if ((s = site_at(b, a, &p)) && ((s->sh.guards >> p) & 1)) {
+        enter(b, s, p, ucv);
+        return 1;
+    }
+    if (leave(a, ucv))
+        return 1;
+    if (!set_has(a))
+        return 0;
+    if (*(volatile const uint8_t *)a != int3_byte) { /* late: the new code is there */
+        *reg(ucv, REG_RIP) = (greg_t)a;
+        return 1;
+    }
+    b = atomic_load(&published); /* a batch published meanwhile */
+    if ((s = site_at(b, a, &p)) && ((s->sh.guards >> p) & 1)) {
+        enter(b, s, p, ucv);
+        return 1;
+    }
+    return 0;
+}
+
+/* Strictly inside a published site at a risky offset: move out. */
 static void fixup(void *ucv)
 {
-    greg_t *rip = rip_of(ucv);
-    uintptr_t a = (uintptr_t)*rip;
-    const struct pvr_lbatch *b = atomic_load(&published);
-    const struct pvr_lsite *s = b ? floor_site(b, a) : NULL;
+    greg_t *rip = reg(ucv, REG_RIP);
+    struct pvr_lbatch *b = atomic_load(&published);
+    const struct pvr_lsite *s;
+    unsigned p = 0;
 
-    if (s && a > s->addr && a < s->addr + s->room) {
-        *rip = (greg_t)(s->olx + (a - s->addr));
-        atomic_fetch_add(&round_moved, 1);
+    if (!(s = site_at(b, (uintptr_t)*rip, &p)) || p == 0 || !((s->sh.risky >> p) & 1))
+        return;
+    if (s->sh.kind == PVR_COPY) {
+        atomic_fetch_add(&b->inside, 1);
+        *rip = (greg_t)(s->olx + p);
+    } else {
+        /* emulated old code: only NOPs before p (not started: the head),
+         * or only NOPs after it (done: the end) */
+        *rip = (greg_t)(s->addr + (((s->sh.idle >> p) & 1) ? 0 : s->room));
     }
-}
-
-static int watched(uintptr_t a)
-{
-    int n = atomic_load(&nwatch);
-    for (int i = 0; i < n; i++)
-        if (a >= atomic_load(&watch[i].lo) && a < atomic_load(&watch[i].hi))
-            return 1;
-    return 0;
+    atomic_fetch_add(&round_moved, 1);
 }
 
 /* ------------------------------------------------------------------------
  * Handlers.
  */
+
 
 /* Record this thread's answer in (slot); yield the CPU while others have
  * not answered, so that a signalled thread waiting for it answers now. */
@@ -190,31 +232,6 @@ static void answer(uint64_t slot, uint64_t seq)
     if (atomic_fetch_add(&nacks, 1) + 1 < atomic_load(&round_expect))
         sched_yield();
     syscall(SYS_futex, &nacks, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
-
-/*
- * A thread that traps at the head of a site during an open fixup round is
- * not inside a site: it answers the round from the trap (its signal, which
- * the SIGTRAP handler blocks, is ignored later).  Only the round of the
- * batch it was sent through (id): its context is now in that batch's copy,
- * which a later round may be about to free, and only a signal answer
- * checks for that.
- */
-static void answer_from_trap(uint64_t id)
-{
-    uint64_t seq = atomic_load(&round_seq);
-    int open = atomic_load(&round_open), tid, n;
-    uint64_t batch = atomic_load(&round_batch);
-
-    if (!id || !open || batch != id || atomic_load(&round_seq) != seq)
-        return;
-    tid = pvr__gettid(), n = atomic_load(&round_n);
-    for (int i = 0; i < n; i++)
-        if (round_tids[i] == tid) {
-            if (atomic_load(&acks[i]) != seq && atomic_load(&round_open))
-                answer((uint64_t)i, seq);
-            return;
-        }
 }
 
 /* An executed int3: the kernel reports SI_KERNEL; valgrind TRAP_BRKPT. */
@@ -248,6 +265,8 @@ static void chain(int sig, siginfo_t *si, void *ucv)
     }
     if (p.sa_flags & SA_RESETHAND)
         prev_trap.sa_handler = SIG_DFL, prev_trap.sa_flags &= ~SA_SIGINFO;
+    if (!(p.sa_flags & SA_NODEFER)) /* pvlink's handler does not block it */
+        sigaddset(&p.sa_mask, sig);
     pthread_sigmask(SIG_BLOCK, &p.sa_mask, &old);
     if (p.sa_flags & SA_SIGINFO)
         p.sa_sigaction(sig, si, ucv);
@@ -258,16 +277,18 @@ static void chain(int sig, siginfo_t *si, void *ucv)
 
 static void trap_handler(int sig, siginfo_t *si, void *ucv)
 {
-    int e = errno;
-    uint64_t id;
+    int e = errno, done = 0;
 
-    if (is_trap(si) && redirect(ucv, &id)) {
-        answer_from_trap(id);
-        errno = e;
-        return;
+    if (is_trap(si)) {
+        atomic_fetch_add(&readers, 1);
+        done = redirect(ucv, (uintptr_t)*reg(ucv, REG_RIP) - 1);
+        atomic_fetch_sub(&readers, 1);
     }
     errno = e;
-    chain(sig, si, ucv);
+    if (done)
+        atomic_fetch_add(&ntraps, 1);
+    else
+        chain(sig, si, ucv);
 }
 
 static void rt_handler(int sig, siginfo_t *si, void *ucv)
@@ -277,16 +298,13 @@ static void rt_handler(int sig, siginfo_t *si, void *ucv)
     uint64_t seq = v >> SLOT_BITS, slot = v & ((1u << SLOT_BITS) - 1);
 
     (void)sig;
-    /* late signals (the thread answered from a trap, the round is over and
-     * the site bytes may be new) must not move anything */
+    /* a late signal (its round is over, the site bytes may be new) must
+     * not move anything */
     if (si->si_code != SI_QUEUE || si->si_pid != atomic_load(&round_pid) ||
         seq != atomic_load(&round_seq) || slot >= MAX_THREADS || !atomic_load(&round_open))
         return;
     atomic_fetch_add(&readers, 1);
-    if (atomic_load(&round_fix))
-        fixup(ucv);
-    if (watched((uintptr_t)*rip_of(ucv)))
-        atomic_store(&round_busy, 1);
+    fixup(ucv);
     atomic_fetch_sub(&readers, 1);
     answer(slot, seq);
     errno = e;
@@ -296,12 +314,18 @@ static void rt_handler(int sig, siginfo_t *si, void *ucv)
  * Installation.
  */
 
+int pvr__signal(void)
+{
+    return rt_sig ? rt_sig : SIGRTMAX - 2;
+}
+
 pvl_result pvr_set_signal(int sig, struct pvr_error *err)
 {
     struct sigaction cur;
-    pvl_result r = PVL_OK;
+    pvl_result r;
 
-    pthread_mutex_lock(&pvr__lock);
+    if ((r = pvr__enter(err)) != PVL_OK)
+        return r;
     if (sig < SIGRTMIN || sig > SIGRTMAX || sigaction(sig, NULL, &cur) != 0 ||
         (cur.sa_handler != SIG_DFL &&
          !((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == rt_handler)))
@@ -312,7 +336,7 @@ pvl_result pvr_set_signal(int sig, struct pvr_error *err)
                       "before the first live link", rt_sig);
     else
         rt_sig = sig;
-    pthread_mutex_unlock(&pvr__lock);
+    pvr__leave();
     return r;
 }
 
@@ -320,14 +344,13 @@ static pvl_result install_rt(struct pvr_error *err)
 {
     struct sigaction sa, cur;
 
-    if (!rt_sig)
-        rt_sig = SIGRTMAX - 2;
+    rt_sig = pvr__signal();
     if (sigaction(rt_sig, NULL, &cur) != 0 || cur.sa_handler != SIG_DFL)
         return pvr__fail(err, PVL_E_WRITE, 0, "signal %d already has a handler; choose "
                          "another with pvr_set_signal", rt_sig);
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = rt_handler;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
     if (sigaction(rt_sig, &sa, NULL) != 0)
         return pvr__fail(err, PVL_E_WRITE, errno, "cannot install the handler of signal %d: "
@@ -346,9 +369,8 @@ static pvl_result install_trap(struct pvr_error *err)
         return PVL_OK;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = trap_handler;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
-    sigaddset(&sa.sa_mask, rt_sig);
     prev_trap = cur;
     if (sigaction(SIGTRAP, &sa, NULL) != 0)
         return pvr__fail(err, PVL_E_WRITE, errno, "cannot install the SIGTRAP handler: %s",
@@ -366,20 +388,60 @@ pvl_result pvr__traps_ready(struct pvr_error *err)
                              "PRIVATE_EXPEDITED_SYNC_CORE: %s", strerror(errno));
         if ((r = install_rt(err)) != PVL_OK)
             return r;
+        pvl_emit_int3(&int3_byte);
         ready = 1;
     }
     return install_trap(err);
 }
 
 /* ------------------------------------------------------------------------
- * Publishing and rounds (patcher side, under pvr__lock).
+ * Publishing, keeping and freeing batches (patcher side, under pvr__lock).
  */
 
-void pvr__publish(const struct pvr_lbatch *b)
+static void quiesce(void)
 {
-    atomic_store(&published, b);
-    while (!b && atomic_load(&readers))
+    while (atomic_load(&readers))
         sched_yield();
+}
+
+void pvr__publish(struct pvr_lbatch *b)
+{
+    if (b && b->olx_hi > b->olx_lo) {
+        atomic_store(&b->next, atomic_load(&with_copies));
+        atomic_store(&with_copies, b);
+    }
+    atomic_store(&published, b);
+    if (!b)
+        quiesce();
+}
+
+uint32_t pvr__traps_count(void)
+{
+    return atomic_load(&ntraps);
+}
+
+void pvr__reap(void (*release)(struct pvr_lbatch *))
+{
+    struct pvr_lbatch *gone = NULL, *pub = atomic_load(&published);
+    _Atomic(struct pvr_lbatch *) *pp = &with_copies;
+
+    for (struct pvr_lbatch *b; (b = atomic_load(pp)) != NULL;) {
+        if (b == pub || atomic_load(&b->inside) > 0) {
+            pp = &b->next;
+            continue;
+        }
+        atomic_store(pp, atomic_load(&b->next)); /* handlers may still read b */
+        atomic_store(&b->next, gone);             /* ...and follow this: harmless */
+        gone = b;
+    }
+    if (!gone)
+        return;
+    quiesce();
+    while (gone) {
+        struct pvr_lbatch *b = gone;
+        gone = atomic_load(&b->next);
+        release(b);
+    }
 }
 
 static void set_put(struct siteset *t, uintptr_t a)
@@ -418,7 +480,7 @@ static struct siteset *set_rebuild(const struct siteset *old, size_t need)
     return t;
 }
 
-int pvr__sites_add(const struct pvr_lsite *v, size_t n)
+int pvr__sites_add(const uintptr_t *a, size_t n)
 {
     struct siteset *t = atomic_load(&site_set);
 
@@ -427,13 +489,12 @@ int pvr__sites_add(const struct pvr_lsite *v, size_t n)
         if (!nt)
             return -1;
         atomic_store(&site_set, nt);
-        while (atomic_load(&readers))
-            sched_yield();
+        quiesce();
         free(t);
         t = nt;
     }
     for (size_t i = 0; i < n; i++)
-        set_put(t, v[i].addr);
+        set_put(t, a[i]);
     return 0;
 }
 
@@ -448,84 +509,15 @@ void pvr__sites_forget(uintptr_t lo, uintptr_t hi)
     }
 }
 
-void pvr__watch(uintptr_t lo, uintptr_t hi)
-{
-    int n = atomic_load(&nwatch);
-
-    if (!lo && !hi) {
-        atomic_store(&nwatch, 0);
-        return;
-    }
-    if (n == MAX_WATCH) { /* widen the last range rather than lose one */
-        n--;
-        lo = lo < watch[n].lo ? lo : watch[n].lo;
-        hi = hi > watch[n].hi ? hi : watch[n].hi;
-    }
-    atomic_store(&watch[n].lo, lo);
-    atomic_store(&watch[n].hi, hi);
-    atomic_store(&nwatch, n + 1);
-}
-
-struct dirent64_ {
-    uint64_t ino;
-    int64_t off;
-    unsigned short reclen;
-    unsigned char type;
-    char name[];
-};
-
-/* The thread ids of the process, without (self); -1 on error. */
-static int list_threads(int *tids, int cap, int self)
-{
-    char buf[8192];
-    int n = 0, fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    long got;
-
-    if (fd < 0)
-        return -1;
-    while ((got = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
-        for (long off = 0; off < got;) {
-            struct dirent64_ *d = (struct dirent64_ *)(buf + off);
-            int tid = atoi(d->name);
-            off += d->reclen;
-            if (tid > 0 && tid != self && n < cap)
-                tids[n++] = tid;
-            else if (tid > 0 && tid != self)
-                n = cap + 1;
-        }
-    close(fd);
-    return got < 0 ? -1 : n;
-}
-
-int pvr__nthreads(void)
-{
-    int tids[4];
-    int n = list_threads(tids, 4, 0);
-    return n < 0 ? -1 : n;
-}
+/* ------------------------------------------------------------------------
+ * Rounds (patcher side).
+ */
 
 static uint64_t now_ms(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
-/* Does thread (tid) block (sig)?  From /proc/self/task/TID/status. */
-static int blocks(int tid, int sig)
-{
-    char path[64], line[256];
-    unsigned long long mask = 0;
-    FILE *f;
-
-    snprintf(path, sizeof path, "/proc/self/task/%d/status", tid);
-    if (!(f = fopen(path, "re")))
-        return 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "SigBlk: %llx", &mask) == 1)
-            break;
-    fclose(f);
-    return !!(mask & (1ull << (sig - 1)));
 }
 
 static pvl_result send_all(int pid, const int *tids, int n, uint64_t seq, uint8_t *done,
@@ -568,56 +560,69 @@ static int unanswered(int pid, const int *tids, int n, uint64_t seq, uint8_t *do
     return left;
 }
 
+/* A thread that has not answered and blocks the signal (pvlink's handlers
+ * block nothing, so a mask is the thread's own): seen so at three looks
+ * 20 ms apart, it is not going to answer. */
+static int blocker(const int *tids, int n, const uint8_t *done, uint8_t *strikes)
+{
+    for (int i = 0; i < n; i++) {
+        if (done[i] || pvr__blocks(tids[i], rt_sig) != 1)
+            strikes[i] = 0;
+        else if (++strikes[i] >= 3)
+            return tids[i];
+    }
+    return 0;
+}
+
 static pvl_result wait_all(int pid, const int *tids, int n, uint64_t seq, uint8_t *done,
                            unsigned timeout_ms, struct pvr_error *err)
 {
-    uint64_t start = now_ms();
-    int first = 0;
+    static uint8_t strikes[MAX_THREADS];
+    uint64_t start = now_ms(), next_look = start + 5;
+    int first = 0, who;
 
+    memset(strikes, 0, (size_t)n);
     for (unsigned spin = 0;; spin++) {
         uint32_t seen = atomic_load(&nacks);
         if (!unanswered(pid, tids, n, seq, done, spin > 0 && spin % 16 == 0, &first))
             return PVL_OK;
+        if (now_ms() >= next_look) { /* a mask may have changed since the check */
+            if ((who = blocker(tids, n, done, strikes)) != 0)
+                return pvr__fail(err, PVL_E_THREADS, 0, "thread %d blocks pvlink's signal "
+                                 "%d and may stand inside a site being changed", who, rt_sig);
+            next_look = now_ms() + 20;
+        }
         if (now_ms() - start > timeout_ms)
             return pvr__fail(err, PVL_E_WRITE, ETIMEDOUT, "thread %d did not answer "
-                             "pvlink's signal %d within %u ms%s", first, rt_sig, timeout_ms,
-                             blocks(first, rt_sig) ? " (it blocks that signal)" : "");
+                             "pvlink's signal %d within %u ms", first, rt_sig, timeout_ms);
         struct timespec ts = {0, 1000000};
         syscall(SYS_futex, &nacks, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
     }
 }
 
-pvl_result pvr__round(int fix, unsigned timeout_ms, int *busy, uint32_t *moved,
+pvl_result pvr__round(const int *tids, int n, unsigned timeout_ms, uint32_t *moved,
                       struct pvr_error *err)
 {
     static uint8_t done[MAX_THREADS];
-    int *tids = round_tids;
-    int pid = getpid(), n = list_threads(tids, MAX_THREADS, pvr__gettid());
+    int pid = getpid();
     uint64_t seq = atomic_load(&round_seq) + 1;
     pvl_result r;
 
-    if (n < 0 || n > MAX_THREADS)
-        return pvr__fail(err, PVL_E_WRITE, n < 0 ? errno : 0, n < 0 ? "cannot list the "
-                         "threads: /proc/self/task" : "more than %d threads", MAX_THREADS);
+    if (n > MAX_THREADS)
+        return pvr__fail(err, PVL_E_WRITE, 0, "more than %d threads", MAX_THREADS);
     memset(done, 0, (size_t)n);
     for (int i = 0; i < n; i++)
         atomic_store(&acks[i], 0);
-    atomic_store(&round_fix, fix);
-    atomic_store(&round_busy, 0);
     atomic_store(&round_moved, 0);
     atomic_store(&round_pid, pid);
     atomic_store(&nacks, 0);
     atomic_store(&round_expect, (uint32_t)n);
-    atomic_store(&round_n, n);
-    const struct pvr_lbatch *cur = atomic_load(&published);
-    atomic_store(&round_batch, cur ? cur->id : 0);
     atomic_store(&round_seq, seq);
     atomic_store(&round_open, 1);
     r = send_all(pid, tids, n, seq, done, err);
     if (r == PVL_OK)
         r = wait_all(pid, tids, n, seq, done, timeout_ms, err);
     atomic_store(&round_open, 0);
-    *busy = atomic_load(&round_busy);
     *moved += atomic_load(&round_moved);
     return r;
 }

@@ -1,16 +1,16 @@
 /*
  * Veneers: a call into a provider whose function lies beyond rel32 reach
  * of an object (a shared object mapped far from the executable, say) goes
- * to `jmp *0(%rip); .quad target` in a page mapped within 1 GiB of the
- * object.  Veneers are reused per target and live as long as the object:
- * a site may point at one at any time.  The page keeps PROT_EXEC while a
- * veneer is added, since threads may be jumping through its others.
+ * to an absolute jump (pvl_emit_jmp_abs) in a page mapped within reach of
+ * every byte of the object, wherever the object is.  Veneers are reused
+ * per target and live as long as the object: a site may point at one at
+ * any time.  Adding one writes only bytes no thread runs yet, through
+ * code.c (so also where writable executable memory is refused).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
-#include "image.h"
 #include "internal.h"
 
 #define VENEER_SIZE 16
@@ -19,7 +19,7 @@
 
 struct pvr_veneer_page {
     struct pvr_veneer_page *next;
-    uint8_t *code;
+    struct pvr_code code;
     uint64_t target[PER_PAGE];
     unsigned n;
 };
@@ -29,24 +29,25 @@ static uint64_t lookup(const struct pvr_obj *o, uint64_t target)
     for (const struct pvr_veneer_page *p = o->veneers; p; p = p->next)
         for (unsigned i = 0; i < p->n; i++)
             if (p->target[i] == target)
-                return (uint64_t)(uintptr_t)(p->code + i * VENEER_SIZE);
+                return (uint64_t)(uintptr_t)(p->code.p + i * VENEER_SIZE);
     return 0;
 }
 
-static struct pvr_veneer_page *page_with_room(struct pvr_obj *o)
+/* A page of breakpoints within reach of the object. */
+static struct pvr_veneer_page *page_with_room(struct pvr_obj *o, struct pvr_error *err)
 {
     struct pvr_veneer_page *p = o->veneers;
+    uint8_t traps[PAGE_BYTES];
 
     if (p && p->n < PER_PAGE)
         return p;
-    if (!(p = calloc(1, sizeof *p)))
-        return NULL;
-    if (!(p->code = pvr_map_near((const void *)o->lo, PAGE_BYTES))) {
-        free(p);
+    if (!(p = calloc(1, sizeof *p))) {
+        pvr__fail(err, PVL_E_WRITE, ENOMEM, "out of memory for a veneer");
         return NULL;
     }
-    if (mprotect(p->code, PAGE_BYTES, PROT_READ | PROT_EXEC) != 0) {
-        munmap(p->code, PAGE_BYTES);
+    for (size_t i = 0; i < sizeof traps; i++)
+        pvl_emit_int3(traps + i);
+    if (pvr__code_new(&p->code, traps, sizeof traps, o->lo, o->hi, err) != PVL_OK) {
         free(p);
         return NULL;
     }
@@ -55,26 +56,23 @@ static struct pvr_veneer_page *page_with_room(struct pvr_obj *o)
     return p;
 }
 
-uint64_t pvr__veneer(struct pvr_obj *o, uint64_t target)
+uint64_t pvr__veneer(struct pvr_obj *o, uint64_t target, struct pvr_error *err)
 {
-    static const uint8_t jmp[6] = {0xff, 0x25, 0, 0, 0, 0}; /* jmp *0(%rip) */
     struct pvr_veneer_page *p;
-    uint8_t *v;
+    uint8_t v[PVL_JMP_ABS_LEN];
     uint64_t have = lookup(o, target);
 
     if (have)
         return have;
-    if (!(p = page_with_room(o)))
+    if (!(p = page_with_room(o, err)))
         return 0;
-    v = p->code + p->n * VENEER_SIZE;
-    if (mprotect(p->code, PAGE_BYTES, PROT_READ | PROT_WRITE | PROT_EXEC) != 0)
+    pvl_emit_jmp_abs(v, target);
+    if (pvr__code_put(&p->code, p->n * VENEER_SIZE, v, sizeof v) != 0) {
+        pvr__fail(err, PVL_E_WRITE, 0, "cannot write a veneer");
         return 0;
-    memcpy(v, jmp, sizeof jmp);
-    memcpy(v + sizeof jmp, &target, sizeof target);
-    memset(v + 14, 0xcc, VENEER_SIZE - 14);
-    mprotect(p->code, PAGE_BYTES, PROT_READ | PROT_EXEC);
+    }
     p->target[p->n++] = target;
-    return (uint64_t)(uintptr_t)v;
+    return (uint64_t)(uintptr_t)(p->code.p + (p->n - 1) * VENEER_SIZE);
 }
 
 void pvr__veneers_free(struct pvr_obj *o)
@@ -82,7 +80,7 @@ void pvr__veneers_free(struct pvr_obj *o)
     while (o->veneers) {
         struct pvr_veneer_page *p = o->veneers;
         o->veneers = p->next;
-        munmap(p->code, PAGE_BYTES);
+        pvr__code_free(&p->code);
         free(p);
     }
 }

@@ -85,7 +85,13 @@ PVL_BEGIN_DECLS
  X(E_ENV,            "environment is for another interface or version")      \
  X(E_WRITE,          "writing a site failed")                                \
  X(E_VERIFY,         "site bytes read back differ from those written")       \
- X(E_REFUSED,        "link refused: some sites cannot be linked")
+ X(E_REFUSED,        "link refused: some sites cannot be linked")         \
+ X(E_BUSY,           "a link is already in progress in this thread")         \
+ X(E_THREADS,        "a thread of the process prevents a safe link")         \
+ X(E_PROV_FILE,      "provider file cannot be opened or read")               \
+ X(E_PROV_ELF,       "provider is not an x86-64 ELF shared object")          \
+ X(E_PROV_SYMBOL,    "provider does not export pvr_provider_v1")             \
+ X(E_PROV_LOAD,      "the dynamic loader refused the provider")
 /* clang-format on */
 
 #define PVL_RESULT_ENUM_(n, msg) PVL_##n,

@@ -296,6 +296,8 @@ struct pvr_refusal {
 #define PVR_LINK_LIVE 0x04u    /* use the live protocol even with one thread */
 #define PVR_LINK_NO_CALLS 0x08u /* hardening: refuse calls into the provider */
 #define PVR_LINK_PROCMEM 0x10u /* write through /proc/self/mem, not mprotect */
+#define PVR_LINK_STARTUP 0x20u /* start-up mode: never the live protocol; refuse
+                                  (PVL_E_THREADS) if other threads exist */
 
 struct pvr_link_opts {
     unsigned flags;
@@ -330,6 +332,10 @@ struct pvr_report {
     uint8_t prot_left;  /* 1: restoring page protection failed (pages stay RWX) */
     uint32_t refused_cap;
     struct pvr_refusal *refused;
+    uint32_t nsignals;  /* signals sent to other threads (all rounds) */
+    uint32_t nskipped;  /* threads a round left alone: blocked outside the sites */
+    uint32_t ntraps;    /* int3s other threads met while sites were written */
+    uint8_t procmem;    /* 1: written through /proc/self/mem */
 };
 
 /*
@@ -348,6 +354,23 @@ pvl_result pvr_link(const struct pvl_iface *iface, const struct pvr_provider *p,
 /* pvr_link(iface, NULL, ...). */
 pvl_result pvr_unlink(const struct pvl_iface *iface, const struct pvr_link_opts *opts,
                       struct pvr_report *rep, struct pvr_error *err);
+
+/* One interface of a link set and its provider (NULL: native). */
+struct pvr_link_item {
+    const struct pvl_iface *iface;
+    const struct pvr_provider *provider;
+};
+
+/*
+ * Link (n) interfaces at once, all or nothing: every site of every item is
+ * planned first, and the changes are written together, in one run of the
+ * protocol, only when all of them planned cleanly.  Refuses (PVL_E_ARG) an
+ * empty set, more than 64 items, or an interface named twice; otherwise
+ * returns as pvr_link.  (rep) counts the sites of all items.
+ */
+pvl_result pvr_link_set(const struct pvr_link_item *items, size_t n,
+                        const struct pvr_link_opts *opts, struct pvr_report *rep,
+                        struct pvr_error *err);
 
 /* The provider (iface) is linked to, or NULL when it is native. */
 const struct pvr_provider *pvr_linked(const struct pvl_iface *iface);
@@ -368,6 +391,8 @@ enum pvr_fault {
     PVR_FAULT_MPROTECT,   /* making text writable or restoring it */
     PVR_FAULT_MEMBARRIER, /* a serialization */
     PVR_FAULT_SIGNAL,     /* sending pvlink's signal to a thread */
+    PVR_FAULT_PROCMEM,    /* opening /proc/self/mem */
+    PVR_FAULT_MMAP_EXEC,  /* mapping memory executable (as SELinux execmem denies) */
     PVR_NFAULTS
 };
 void pvr_fault_inject(enum pvr_fault what, unsigned nth, int err_no);

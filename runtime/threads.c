@@ -1,0 +1,140 @@
+/*
+ * The other threads of the process as /proc shows them, without touching
+ * them: their ids, whether each is blocked in the kernel and at which user
+ * address it will resume, and which signals it blocks.
+ *
+ * /proc/self/task/TID/syscall reads a thread's registers only once the
+ * kernel has seen it off the CPU in a sleeping state twice with no switch
+ * in between, so a "blocked" answer is a consistent snapshot: the thread
+ * was not running and its next user instruction was at the address shown
+ * (or two bytes before it, when the kernel restarts the system call).  It
+ * says "running" for a thread on a CPU or waiting for one; those are
+ * never judged from /proc.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct dirent64_ {
+    uint64_t ino;
+    int64_t off;
+    unsigned short reclen;
+    unsigned char type;
+    char name[];
+};
+
+int pvr__threads(int *tids, int cap, int self)
+{
+    char buf[8192];
+    int n = 0, fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    long got;
+
+    if (fd < 0)
+        return -1;
+    while ((got = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
+        for (long off = 0; off < got;) {
+            struct dirent64_ *d = (struct dirent64_ *)(buf + off);
+            int tid = atoi(d->name);
+            off += d->reclen;
+            if (tid <= 0 || tid == self)
+                continue;
+            if (n < cap)
+                tids[n] = tid;
+            n++;
+        }
+    close(fd);
+    return got < 0 ? -1 : n;
+}
+
+int pvr__nthreads(void)
+{
+    int n = pvr__threads(NULL, 0, 0);
+    return n;
+}
+
+/* Read /proc/self/task/(tid)/(what) into (buf); length, or -1. */
+static ssize_t task_file(int tid, const char *what, char *buf, size_t cap)
+{
+    char path[64];
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof path, "/proc/self/task/%d/%s", tid, what);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return -1;
+    n = read(fd, buf, cap - 1);
+    close(fd);
+    if (n >= 0)
+        buf[n] = '\0';
+    return n;
+}
+
+/* "nr [six arguments] sp pc" or "-1 sp pc" or "running". */
+static int parse_syscall(const char *s, uintptr_t *pc)
+{
+    const char *last = strrchr(s, ' ');
+    char *end;
+
+    if (!strncmp(s, "running", 7) || !last)
+        return PVR_RUNNING;
+    errno = 0;
+    *pc = (uintptr_t)strtoull(last + 1, &end, 16);
+    return errno || end == last + 1 ? PVR_RUNNING : PVR_BLOCKED;
+}
+
+int pvr__where(int tid, uintptr_t *pc)
+{
+    char buf[256];
+
+    *pc = 0;
+    if (task_file(tid, "syscall", buf, sizeof buf) < 0)
+        return errno == ENOENT || errno == ESRCH ? PVR_GONE : PVR_RUNNING;
+    return parse_syscall(buf, pc);
+}
+
+/*
+ * A thread seen running may be on its way into a blocking call (or just
+ * out of one): look once more before calling it running.
+ */
+int pvr__where_settled(int tid, uintptr_t *pc)
+{
+    int w = pvr__where(tid, pc);
+
+    if (w == PVR_RUNNING)
+        w = pvr__where(tid, pc);
+    return w;
+}
+
+int pvr__blocks(int tid, int sig)
+{
+    char buf[4096];
+    const char *line;
+    unsigned long long mask;
+
+    if (task_file(tid, "status", buf, sizeof buf) < 0)
+        return -1;
+    if (!(line = strstr(buf, "\nSigBlk:")) || sscanf(line + 8, "%llx", &mask) != 1)
+        return -1;
+    return (int)((mask >> (sig - 1)) & 1);
+}
+
+/* pvr__blocks seen in four looks 1 ms apart: libc blocks every signal for
+ * a moment now and then (creating a thread, for one). */
+int pvr__blocks_still(int tid, int sig)
+{
+    int b = pvr__blocks(tid, sig);
+
+    for (int i = 0; i < 3 && b == 1; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+        b = pvr__blocks(tid, sig);
+    }
+    return b;
+}
