@@ -5,6 +5,7 @@
 
 #include "../harness.h"
 #include "rt_common.h"
+#include "rt_one.h"
 
 /* ------------------------------------------------------------------------
  * The program's defaults and sites.
@@ -191,8 +192,16 @@ static int expected(const struct pvl_site *s, const struct want *w, uint8_t *wan
     return 1;
 }
 
+int rt_is_rt(const struct pvl_site *s)
+{
+    const struct pvl_iface_desc *d = pvl_rel(&s->iface);
+    return strcmp(d->name, "pvlink.rt") == 0 && s->op < rt__NOPS;
+}
+
 int rt_site_is(const struct pvl_site *s, int st)
 {
+    if (!rt_is_rt(s))
+        return 0;
     uint8_t want[PVL_ROOM_MAX];
     return expected(s, &wants[st][s->op], want) &&
            !memcmp(pvl_rel(&s->addr), want, s->room);
@@ -219,11 +228,9 @@ int rt_check_bytes(const char *where, const struct pvl_site *start,
                    const struct pvl_site *stop, int st)
 {
     int n = 0;
-    for (const struct pvl_site *s = start; s < stop; s++) {
-        const struct pvl_iface_desc *d = pvl_rel(&s->iface);
-        if (strcmp(d->name, "pvlink.rt") == 0 && s->op < rt__NOPS)
+    for (const struct pvl_site *s = start; s < stop; s++)
+        if (rt_is_rt(s))
             n += check_site(where, s, &wants[st][s->op]);
-    }
     return n;
 }
 
@@ -243,3 +250,39 @@ const char *rt_path(const char *name)
     snprintf(buf[k], sizeof buf[k], "%s/%s", exe, name);
     return buf[k];
 }
+
+/* ------------------------------------------------------------------------
+ * pvlink.one (rt_one.h).
+ */
+
+static _Atomic long ticks;
+
+long one_f_default(long x) { return x; }
+void one_tick_default(long x) { ticks += x; }
+static long one_f1(long x) { return x + 1; }
+static long one_f2(long x) { return x + 2; }
+static void one_tick1(long x) { ticks += 2 * x; }
+
+__attribute__((noinline)) long exe_one_f(long x) { return one_f(x); }
+__attribute__((noinline)) long exe_one_val(void) { return one_val(); }
+__attribute__((noinline)) void exe_one_tick(long x) { one_tick(x); }
+long one_ticks(void) { return ticks; }
+
+static const struct pvr_op_impl one_impl_1[] = {
+    PVR_CALL(one, f, one_f1),
+    PVR_CALL(one, tick, one_tick1),
+    PVR_INLINE(val, "\xb8\x02\x00\x00\x00", PVL_CLB(RAX)),
+};
+static const struct pvr_op_impl one_impl_2[] = {
+    PVR_CALL(one, f, one_f2),
+    {.op = "tick", .action = PVL_ACT_NOP},
+    PVR_INLINE(val, "\xb8\x03\x00\x00\x00", PVL_CLB(RAX)),
+};
+const struct pvr_provider_desc one_desc_1 =
+    PVR_PROVIDER_DESC("pvlink.one", 1, 0, "one-1", one_impl_1);
+const struct pvr_provider_desc one_desc_2 =
+    PVR_PROVIDER_DESC("pvlink.one", 1, 0, "one-2", one_impl_2);
+
+long one_expect_f(int st, long x) { return x + st; }
+long one_expect_val(int st) { return 1 + st; }
+long one_expect_tick(int st, long x) { return st == ONE_NATIVE ? x : st == ONE_1 ? 2 * x : 0; }

@@ -46,7 +46,11 @@ int rt_check_results(const char *where, int st);
 int rt_check_bytes(const char *where, const struct pvl_site *start,
                    const struct pvl_site *stop, int st);
 
-/* 1 when site (s) (of pvlink.rt) holds exactly its bytes under (st). */
+/* 1 when site (s) is one of pvlink.rt. */
+int rt_is_rt(const struct pvl_site *s);
+
+/* 1 when site (s) is one of pvlink.rt and holds exactly its bytes under
+ * (st). */
 int rt_site_is(const struct pvl_site *s, int st);
 
 /* Path of a file next to this test program. */

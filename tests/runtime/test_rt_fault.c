@@ -71,9 +71,14 @@ static int count_in(int st)
     return n;
 }
 
-static int all_sites(void)
+static int all_sites(void) /* of pvlink.rt */
 {
-    return (int)((exe_hi - exe_lo) + (lib_hi - lib_lo));
+    int n = 0;
+    for (const struct pvl_site *s = exe_lo; s < exe_hi; s++)
+        n += rt_is_rt(s);
+    for (const struct pvl_site *s = lib_lo; s < lib_hi; s++)
+        n += rt_is_rt(s);
+    return n;
 }
 
 /* Link to A live with a fault; expect a refusal with (msg) and all old. */
