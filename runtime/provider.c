@@ -382,23 +382,61 @@ struct pvr_provider *pvr_provider_table(const struct pvr_provider_desc *d,
 static pvl_result trunc_fail(struct pvr_error *err, const char *path, const char *what,
                              unsigned long long end, unsigned long long size)
 {
-    return pvr__fail(err, PVL_E_ROM_SHORT, 0, "provider \"%s\": truncated: %s ends at byte "
+    return pvr__fail(err, PVL_E_PROV_ELF, 0, "provider \"%s\": truncated: %s ends at byte "
                      "%llu, the file has %llu", path, what, end, size);
+}
+
+/* A few machines a provider may have been built for by mistake. */
+static const char *machine_name(unsigned m)
+{
+    static const struct {
+        unsigned m;
+        const char *name;
+    } known[] = {{EM_386, "i386"}, {EM_ARM, "32-bit Arm"}, {EM_AARCH64, "AArch64"},
+                 {EM_PPC64, "PowerPC64"}, {EM_S390, "s390"}, {EM_RISCV, "RISC-V"},
+                 {EM_MIPS, "MIPS"}, {EM_SPARCV9, "SPARC64"}, {EM_LOONGARCH, "LoongArch"}};
+
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (known[i].m == m)
+            return known[i].name;
+    return "unknown";
+}
+
+/* What kind of ELF file (h) is, when it is not what a provider must be. */
+static pvl_result check_kind(const char *path, const Elf64_Ehdr *h, struct pvr_error *err)
+{
+    if (h->e_ident[EI_CLASS] != ELFCLASS64)
+        return pvr__fail(err, PVL_E_PROV_ELF, 0, "provider \"%s\": a %s ELF file; providers "
+                         "are 64-bit x86-64 shared objects", path,
+                         h->e_ident[EI_CLASS] == ELFCLASS32 ? "32-bit" : "bad-class");
+    if (h->e_ident[EI_DATA] != ELFDATA2LSB)
+        return pvr__fail(err, PVL_E_PROV_ELF, 0, "provider \"%s\": a big-endian ELF file; "
+                         "providers are x86-64 shared objects", path);
+    if (h->e_machine != EM_X86_64)
+        return pvr__fail(err, PVL_E_PROV_ELF, 0, "provider \"%s\": built for another machine "
+                         "(ELF machine %u, %s), not x86-64", path, h->e_machine,
+                         machine_name(h->e_machine));
+    if (h->e_type != ET_DYN)
+        return pvr__fail(err, PVL_E_PROV_ELF, 0, "provider \"%s\": not a shared object (ELF "
+                         "type %u%s)", path, h->e_type,
+                         h->e_type == ET_EXEC ? ", an executable"
+                         : h->e_type == ET_REL ? ", an object file" : "");
+    return PVL_OK;
 }
 
 static pvl_result check_ehdr(const char *path, const Elf64_Ehdr *h, uint64_t size,
                              struct pvr_error *err)
 {
+    pvl_result r;
+
     if (size < SELFMAG || memcmp(h->e_ident, ELFMAG, SELFMAG) != 0)
-        return pvr__fail(err, PVL_E_ROM_MAGIC, 0, "provider \"%s\": not an ELF file", path);
+        return pvr__fail(err, PVL_E_PROV_ELF, 0, "provider \"%s\": not an ELF file", path);
     if (size < sizeof *h)
         return trunc_fail(err, path, "the ELF header", sizeof *h, size);
-    if (h->e_ident[EI_CLASS] != ELFCLASS64 || h->e_ident[EI_DATA] != ELFDATA2LSB ||
-        h->e_machine != EM_X86_64 || h->e_type != ET_DYN)
-        return pvr__fail(err, PVL_E_ROM_FORMAT, 0, "provider \"%s\": not an x86-64 ELF "
-                         "shared object", path);
+    if ((r = check_kind(path, h, err)) != PVL_OK)
+        return r;
     if (h->e_phentsize != sizeof(Elf64_Phdr) || h->e_phnum == 0)
-        return pvr__fail(err, PVL_E_ROM_FORMAT, 0, "provider \"%s\": bad program header "
+        return pvr__fail(err, PVL_E_PROV_ELF, 0, "provider \"%s\": bad program header "
                          "table", path);
     if (h->e_phoff > size || (uint64_t)h->e_phnum * sizeof(Elf64_Phdr) > size - h->e_phoff)
         return trunc_fail(err, path, "the program header table",
@@ -427,6 +465,12 @@ static pvl_result check_phdrs(const char *path, const uint8_t *img, uint64_t siz
     return PVL_OK;
 }
 
+static pvl_result file_fail(struct pvr_error *err, const char *path, const char *what, int e)
+{
+    return pvr__fail(err, PVL_E_PROV_FILE, e, "provider \"%s\": %s: %s", path, what,
+                     strerror(e));
+}
+
 /* Check the file at (path) before the loader sees it. */
 static pvl_result check_file(const char *path, struct pvr_error *err)
 {
@@ -436,21 +480,25 @@ static pvl_result check_file(const char *path, struct pvr_error *err)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0)
-        return pvr__fail(err, PVL_E_ARG, errno, "provider \"%s\": cannot open: %s", path,
-                         strerror(errno));
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        return file_fail(err, path, "cannot open", errno);
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
         close(fd);
-        return pvr__fail(err, PVL_E_ARG, errno, "provider \"%s\": not a regular file", path);
+        return file_fail(err, path, "cannot read", e);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return pvr__fail(err, PVL_E_PROV_FILE, 0, "provider \"%s\": not a regular file", path);
     }
     if (st.st_size == 0) {
         close(fd);
-        return pvr__fail(err, PVL_E_ROM_MAGIC, 0, "provider \"%s\": not an ELF file", path);
+        return pvr__fail(err, PVL_E_PROV_ELF, 0, "provider \"%s\": not an ELF file (empty)",
+                         path);
     }
     img = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (img == MAP_FAILED)
-        return pvr__fail(err, PVL_E_ARG, errno, "provider \"%s\": cannot read: %s", path,
-                         strerror(errno));
+        return file_fail(err, path, "cannot read", errno);
     r = check_ehdr(path, img, (uint64_t)st.st_size, err);
     if (r == PVL_OK)
         r = check_phdrs(path, img, (uint64_t)st.st_size, err);
@@ -468,12 +516,12 @@ static struct pvr_provider *check_loaded(const char *path, void *dl,
     if (!m)
         pvr__fail(err, PVL_E_ARG, ENOMEM, "provider \"%s\": out of memory", path);
     else if (!d)
-        pvr__fail(err, PVL_E_ROM_TABLE, 0, "provider \"%s\": no symbol \"%s\"", path,
-                  PVR_PROVIDER_SYMBOL);
+        pvr__fail(err, PVL_E_PROV_SYMBOL, 0, "provider \"%s\": no symbol %s (not a pvlink "
+                  "provider)", path, PVR_PROVIDER_SYMBOL);
     else if (mem_from_dl(m, dl) != 0)
-        pvr__fail(err, PVL_E_ARG, 0, "provider \"%s\": cannot find its segments", path);
+        pvr__fail(err, PVL_E_PROV_LOAD, 0, "provider \"%s\": cannot find its segments", path);
     else if (!mem_has(m, d, sizeof *d, PROT_READ))
-        pvr__fail(err, PVL_E_ROM_TABLE, 0, "provider \"%s\": symbol \"%s\" is not in the "
+        pvr__fail(err, PVL_E_PROV_SYMBOL, 0, "provider \"%s\": symbol \"%s\" is not in the "
                   "provider", path, PVR_PROVIDER_SYMBOL);
     else
         p = check_desc(path, d, m, iface, err);
@@ -501,7 +549,8 @@ struct pvr_provider *pvr_provider_open(const char *path, const struct pvl_iface 
     if (check_file(path, err) != PVL_OK)
         return NULL;
     if (!(dl = dlopen(path, RTLD_NOW | RTLD_LOCAL))) {
-        pvr__fail(err, PVL_E_ARG, 0, "provider \"%s\": cannot load: %s", path, dlerror());
+        pvr__fail(err, PVL_E_PROV_LOAD, 0, "provider \"%s\": the dynamic loader refused it: "
+                  "%s", path, dlerror());
         return NULL;
     }
     if (!(p = check_loaded(path, dl, iface, err))) {

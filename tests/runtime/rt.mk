@@ -6,21 +6,25 @@ RT_DIR := $(B)/tests/runtime
 RT_COMMON := $(call objs,host,tests/runtime/rt_common.c tests/harness.c)
 RT_TESTS := rt_link rt_prov rt_fault rt_trap rt_stress rt_quiet rt_masks
 RT_SOS := $(RT_DIR)/librt_sites.so $(RT_DIR)/librt_late.so \
-          $(addprefix $(RT_DIR)/prov_,good.so iface.so version.so long.so clobbers.so)
+          $(addprefix $(RT_DIR)/prov_,good.so iface.so version.so long.so clobbers.so \
+                                      nosym.so unres.so)
 
 $(RT_DIR)/librt_sites.so $(RT_DIR)/librt_late.so: tests/runtime/rt_lib.c tests/runtime/rt_iface.h
 	$(quiet) LD $@
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(HOST_CFLAGS) -shared -Wl,-soname,$(notdir $@) -o $@ $<
 
-# variant name -> interface, major, minor, table
+# variant name -> interface, major, minor, table[, one more -D]
 PROV_good := '"pvlink.rt"' 1 4 good
 PROV_iface := '"pvlink.other"' 1 0 good
 PROV_version := '"pvlink.rt"' 2 0 good
 PROV_long := '"pvlink.rt"' 1 2 too_long
 PROV_clobbers := '"pvlink.rt"' 1 2 wide
+PROV_nosym := '"pvlink.rt"' 1 4 good pvr_provider_v1=pvr_provider_v0
+PROV_unres := '"pvlink.rt"' 1 4 good PROV_UNRESOLVED
 prov_def = -DPROV_IFACE=$(word 1,$(PROV_$1)) -DPROV_MAJOR=$(word 2,$(PROV_$1)) \
-           -DPROV_MINOR=$(word 3,$(PROV_$1)) -DPROV_TABLE=$(word 4,$(PROV_$1))
+           -DPROV_MINOR=$(word 3,$(PROV_$1)) -DPROV_TABLE=$(word 4,$(PROV_$1)) \
+           $(addprefix -D,$(word 5,$(PROV_$1)))
 
 $(RT_DIR)/prov_%.so: tests/runtime/rt_prov.c tests/runtime/rt_iface.h
 	$(quiet) LD $@

@@ -8,12 +8,21 @@
  *   version   implements "pvlink.rt" 2.0
  *   long      twice's template is 9 bytes (room 5)
  *   clobbers  twice's template changes rcx (twice allows rax flags)
+ *   nosym     the good one, but its descriptor is not named pvr_provider_v1
+ *             (the makefile renames it)
+ *   unres     the good one calling a function no object defines: the
+ *             loader refuses it (PROV_UNRESOLVED)
  */
 #include <pvlink/runtime.h>
 
 #include "rt_iface.h"
 
+#ifdef PROV_UNRESOLVED
+long pvlink_test_nowhere(long a, long b);
+static long so_add(long a, long b) { return pvlink_test_nowhere(a, b); }
+#else
 static long so_add(long a, long b) { return a - b; }
+#endif
 
 __attribute__((unused)) static const struct pvr_op_impl good[] = {
     PVR_CALL(rt, add, so_add),

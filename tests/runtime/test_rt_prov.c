@@ -1,10 +1,13 @@
 /*
- * Providers that must be refused, each with its exact message: wrong
- * interface, wrong version, template too long, clobbers too wide,
- * truncated file, garbage file, plus descriptor errors of in-program
+ * Providers that must be refused, each with its exact message and code,
+ * in provider words: wrong interface, wrong version, template too long,
+ * clobbers too wide, a missing file, not an ELF file, a 32-bit, big-endian
+ * or other-machine ELF file, an executable, a truncated file, no
+ * pvr_provider_v1, a loader refusal; plus descriptor errors of in-program
  * tables.  Nothing stays loaded after a refusal.
  */
 #include <elf.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <link.h>
 #include <stdio.h>
@@ -150,13 +153,13 @@ static void truncated_file(void)
     stat(rt_path("prov_good.so"), &st);
     path = partial_copy((size_t)st.st_size / 2, &h);
     e = refuse(path);
-    EXPECT_MSG(&e, PVL_E_ROM_SHORT, "provider \"%s\": truncated: the section header table "
+    EXPECT_MSG(&e, PVL_E_PROV_ELF, "provider \"%s\": truncated: the section header table "
                "ends at byte %llu, the file has %llu", path,
                (unsigned long long)(h.e_shoff + (uint64_t)h.e_shnum * h.e_shentsize),
                (unsigned long long)st.st_size / 2);
     path = partial_copy(40, &h);
     e = refuse(path);
-    EXPECT_MSG(&e, PVL_E_ROM_SHORT, "provider \"%s\": truncated: the ELF header ends at "
+    EXPECT_MSG(&e, PVL_E_PROV_ELF, "provider \"%s\": truncated: the ELF header ends at "
                "byte 64, the file has 40", path);
     unlink(path);
 }
@@ -175,11 +178,70 @@ static void garbage_file(void)
     CHECK(write(fd, buf, sizeof buf) == (ssize_t)sizeof buf);
     close(fd);
     e = refuse(path);
-    EXPECT_MSG(&e, PVL_E_ROM_MAGIC, "provider \"%s\": not an ELF file", path);
+    EXPECT_MSG(&e, PVL_E_PROV_ELF, "provider \"%s\": not an ELF file", path);
     unlink(path);
-    e = refuse("/nonexistent/provider.so");
-    EXPECT_MSG(&e, PVL_E_ARG, "provider \"/nonexistent/provider.so\": cannot open: No such "
-               "file or directory");
+}
+
+static void missing_file(void)
+{
+    struct pvr_error e = refuse("/nonexistent/provider.so");
+    EXPECT_MSG(&e, PVL_E_PROV_FILE, "provider \"/nonexistent/provider.so\": cannot open: No "
+               "such file or directory");
+    e = refuse("/tmp");
+    EXPECT_MSG(&e, PVL_E_PROV_FILE, "provider \"/tmp\": not a regular file");
+}
+
+/* prov_good.so with one header field changed: class, data, machine, type. */
+static void wrong_kind_of_elf(void)
+{
+    static const struct {
+        size_t off, len;
+        uint16_t v;
+        const char *want;
+    } cases[] = {
+        {EI_CLASS, 1, ELFCLASS32, "a 32-bit ELF file; providers are 64-bit x86-64 shared "
+                                  "objects"},
+        {EI_DATA, 1, ELFDATA2MSB, "a big-endian ELF file; providers are x86-64 shared "
+                                  "objects"},
+        {offsetof(Elf64_Ehdr, e_machine), 2, EM_AARCH64, "built for another machine (ELF "
+                                                         "machine 183, AArch64), not x86-64"},
+        {offsetof(Elf64_Ehdr, e_machine), 2, 9999, "built for another machine (ELF machine "
+                                                   "9999, unknown), not x86-64"},
+        {offsetof(Elf64_Ehdr, e_type), 2, ET_EXEC, "not a shared object (ELF type 2, an "
+                                                   "executable)"},
+    };
+    struct stat st;
+    Elf64_Ehdr h;
+
+    stat(rt_path("prov_good.so"), &st);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *path = partial_copy((size_t)st.st_size, &h);
+        int fd = open(path, O_WRONLY);
+        CHECK(pwrite(fd, &cases[i].v, cases[i].len, (off_t)cases[i].off) ==
+              (ssize_t)cases[i].len);
+        close(fd);
+        struct pvr_error e = refuse(path);
+        EXPECT_MSG(&e, PVL_E_PROV_ELF, "provider \"%s\": %s", path, cases[i].want);
+        unlink(path);
+    }
+}
+
+static void no_symbol(void)
+{
+    const char *path = rt_path("prov_nosym.so");
+    struct pvr_error e = refuse(path);
+    EXPECT_MSG(&e, PVL_E_PROV_SYMBOL, "provider \"%s\": no symbol pvr_provider_v1 (not a "
+               "pvlink provider)", path);
+    CHECK(!loaded("prov_nosym.so"));
+}
+
+static void loader_refuses(void)
+{
+    const char *path = rt_path("prov_unres.so");
+    struct pvr_error e = refuse(path);
+    EXPECT_MSG(&e, PVL_E_PROV_LOAD, "provider \"%s\": the dynamic loader refused it: %s: "
+               "undefined symbol: pvlink_test_nowhere", path, path);
+    CHECK(!loaded("prov_unres.so"));
 }
 
 /* ------------------------------------------------------------------------
@@ -318,6 +380,7 @@ static void other_interface_at_link(void)
 }
 
 T_CASES(T(good), T(wrong_interface), T(wrong_version), T(template_too_long),
-        T(clobbers_too_wide), T(truncated_file), T(garbage_file), T(table_errors),
+        T(clobbers_too_wide), T(truncated_file), T(garbage_file), T(missing_file),
+        T(wrong_kind_of_elf), T(no_symbol), T(loader_refuses), T(table_errors),
         T(lying_template), T(call_at_inline_site), T(lying_function),
         T(other_interface_at_link))
