@@ -145,28 +145,33 @@ static int reaches(const struct place *p, uintptr_t c)
     return to - from <= REACH;
 }
 
-/* Consider the free gap [g0, g1): the end of it nearest to the span. */
+/* Take (c) if it is the nearest place in reach so far. */
+static void candidate(struct place *p, uintptr_t c)
+{
+    uintptr_t d = c + p->len <= p->lo ? p->lo - (c + p->len) : c >= p->hi ? c - p->hi : 0;
+
+    if (!reaches(p, c))
+        return;
+    if (!p->best || d < p->dist)
+        p->best = c, p->dist = d;
+}
+
+/* Consider the free gap [g0, g1): its places nearest to the span, below
+ * it and above it (a span not mapped itself may lie inside the gap). */
 static void consider(struct place *p, uintptr_t g0, uintptr_t g1, uintptr_t pg)
 {
-    uintptr_t c, d;
+    uintptr_t below, above;
 
     g0 = g0 < p->floor ? p->floor : g0;
     g1 = g1 > p->top ? p->top : g1;
     if (g0 >= g1 || g1 - g0 < p->len)
         return;
-    if (g1 <= p->lo) { /* below: as high as it goes */
-        c = (g1 - p->len) & ~(pg - 1);
-        d = p->lo - (c + p->len);
-    } else if (g0 >= p->hi) { /* above: as low as it goes */
-        c = (g0 + pg - 1) & ~(pg - 1);
-        d = c - p->hi;
-    } else {
-        return; /* the span itself is mapped */
-    }
-    if (c < g0 || c + p->len > g1 || !reaches(p, c))
-        return;
-    if (!p->best || d < p->dist)
-        p->best = c, p->dist = d;
+    below = ((g1 < p->lo ? g1 : p->lo) - p->len) & ~(pg - 1);
+    if ((g1 < p->lo ? g1 : p->lo) >= p->len && below >= g0)
+        candidate(p, below);
+    above = ((g0 > p->hi ? g0 : p->hi) + pg - 1) & ~(pg - 1);
+    if (above >= g0 && above <= g1 - p->len)
+        candidate(p, above);
 }
 
 static uintptr_t min_addr(void)

@@ -153,21 +153,37 @@ static int policy_wrap(void *ctx, const struct pvl_site_info *si, int proposed)
  * One object.
  */
 
+/* Can a call anywhere in (o) reach (target)?  Unsigned: no wrap-around. */
 static int in_reach(const struct pvr_obj *o, uint64_t target)
 {
-    int64_t a = (int64_t)target - (int64_t)o->lo, b = (int64_t)target - (int64_t)o->hi;
-    return a > INT32_MIN + 64 && a < INT32_MAX - 64 && b > INT32_MIN + 64 &&
-           b < INT32_MAX - 64;
+    uint64_t from = target < o->lo ? target : o->lo, to = target > o->hi ? target : o->hi;
+    return to - from < (uint64_t)INT32_MAX - 64;
 }
 
-/* The provider's offer as seen from (o): far calls through veneers. */
+/* Does (o) have a site of op (op) of (iface)?  Records whose descriptor
+ * lies outside the object are left to the core to refuse. */
+static int has_op(const struct pvr_obj *o, const struct pvl_iface *iface, uint16_t op)
+{
+    for (size_t i = 0; i < o->nsites; i++) {
+        const struct pvl_site *s = &o->sites[i];
+        uintptr_t d = (uintptr_t)pvl_rel(&s->iface);
+        if (s->op != op || d % 4 || d < o->lo || d > o->hi - sizeof(struct pvl_iface_desc))
+            continue;
+        if (!strncmp(((const struct pvl_iface_desc *)d)->name, iface->name, PVL_IFACE_NAME_MAX))
+            return 1;
+    }
+    return 0;
+}
+
+/* The provider's offer as seen from (o): far calls through veneers, made
+ * only where (o) has sites that may use them. */
 static pvl_result object_env(struct pvr_obj *o, const struct pvl_iface *iface,
                              const struct pvr_provider *p, struct pvl_impl *impl,
                              struct pvl_env *env, uint32_t *nveneers, struct pvr_error *err)
 {
     for (uint16_t op = 0; op < iface->nops; op++) {
         impl[op] = p->impl[op];
-        if (!impl[op].call || in_reach(o, impl[op].call))
+        if (!impl[op].call || in_reach(o, impl[op].call) || !has_op(o, iface, op))
             continue;
         struct pvr_error why;
         if (!(impl[op].call = pvr__veneer(o, p->impl[op].call, &why)))

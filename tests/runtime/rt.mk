@@ -4,7 +4,7 @@
 
 RT_DIR := $(B)/tests/runtime
 RT_COMMON := $(call objs,host,tests/runtime/rt_common.c tests/harness.c)
-RT_TESTS := rt_link rt_prov rt_fault rt_trap rt_stress rt_quiet rt_masks
+RT_TESTS := rt_link rt_prov rt_fault rt_trap rt_stress rt_quiet rt_masks rt_nopie
 RT_SOS := $(RT_DIR)/librt_sites.so $(RT_DIR)/librt_late.so \
           $(addprefix $(RT_DIR)/prov_,good.so iface.so version.so long.so clobbers.so \
                                       nosym.so unres.so)
@@ -36,6 +36,9 @@ $(RT_DIR)/%: $(B)/host/tests/runtime/test_%.o $(RT_COMMON) $(RT_SOS) $(LIBPVLINK
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(RT_LDFLAGS) -o $@ $(filter %.o,$^) -L$(RT_DIR) -lrt_sites \
 		-Wl,-rpath,'$$ORIGIN' $(RT_LDLIBS)
+
+# Anywhere in the address space: this one is a non-PIE executable (0x400000).
+$(RT_DIR)/rt_nopie: RT_LDFLAGS += -no-pie
 
 TEST_BINS += $(addprefix $(RT_DIR)/,$(RT_TESTS))
 CHECKS += $(addprefix $(RT_DIR)/,$(RT_TESTS))
