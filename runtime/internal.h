@@ -145,10 +145,13 @@ PVR_HIDDEN int pvr__threads(int *tids, int cap, int self);
 PVR_HIDDEN int pvr__where(int tid, uintptr_t *pc);
 PVR_HIDDEN int pvr__where_settled(int tid, uintptr_t *pc);
 /* 1 when (tid) blocks (sig), 0 when not, -1 when unknown (pvlink's own
- * handlers block nothing: a mask is the thread's).  _still: in four looks
- * 1 ms apart (it sleeps only while the answer is 1). */
+ * handlers block nothing: a mask is the thread's).  _still: a mask the
+ * thread keeps, not one of a moment (it may look for up to 50 ms, only
+ * while the answer is 1). */
 PVR_HIDDEN int pvr__blocks(int tid, int sig);
 PVR_HIDDEN int pvr__blocks_still(int tid, int sig);
+/* CPU time thread (tid) has run so far (ns), or 0 when unknown. */
+PVR_HIDDEN unsigned long long pvr__ran_ns(int tid);
 
 /* ------------------------------------------------------------------------
  * Writing sites (patch.c).  A change: site (addr, room) from its current

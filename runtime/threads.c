@@ -125,13 +125,31 @@ int pvr__blocks(int tid, int sig)
     return (int)((mask >> (sig - 1)) & 1);
 }
 
-/* pvr__blocks seen in four looks 1 ms apart: libc blocks every signal for
- * a moment now and then (creating a thread, for one). */
+unsigned long long pvr__ran_ns(int tid)
+{
+    char buf[128];
+    unsigned long long ns = 0;
+
+    if (task_file(tid, "schedstat", buf, sizeof buf) > 0 && sscanf(buf, "%llu", &ns) != 1)
+        ns = 0;
+    return ns;
+}
+
+/*
+ * A mask seen once may be a moment's: libc blocks every signal while it
+ * creates a thread, and a new thread starts so until it first runs.  A
+ * mask counts once the thread has kept it while sleeping in the kernel or
+ * while running 1 ms; a thread that never gets a CPU, after 50 ms.
+ */
 int pvr__blocks_still(int tid, int sig)
 {
+    unsigned long long start = pvr__ran_ns(tid);
+    uintptr_t pc;
     int b = pvr__blocks(tid, sig);
 
-    for (int i = 0; i < 3 && b == 1; i++) {
+    for (int ms = 0; b == 1 && ms < 50; ms++) {
+        if (pvr__where(tid, &pc) == PVR_BLOCKED || pvr__ran_ns(tid) - start >= 1000000)
+            return 1;
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
         b = pvr__blocks(tid, sig);

@@ -562,14 +562,18 @@ static int unanswered(int pid, const int *tids, int n, uint64_t seq, uint8_t *do
 
 /* A thread that has not answered and blocks the signal (pvlink's handlers
  * block nothing, so a mask is the thread's own): seen so at three looks
- * 20 ms apart, it is not going to answer. */
-static int blocker(const int *tids, int n, const uint8_t *done, uint8_t *strikes)
+ * 20 ms apart, having run or slept meanwhile, it is not going to answer. */
+static int blocker(const int *tids, int n, const uint8_t *done, uint8_t *strikes,
+                   unsigned long long *ran)
 {
     for (int i = 0; i < n; i++) {
+        unsigned long long now = done[i] ? 0 : pvr__ran_ns(tids[i]);
+        uintptr_t pc;
         if (done[i] || pvr__blocks(tids[i], rt_sig) != 1)
             strikes[i] = 0;
-        else if (++strikes[i] >= 3)
+        else if ((now != ran[i] || pvr__where(tids[i], &pc) == PVR_BLOCKED) && ++strikes[i] >= 3)
             return tids[i];
+        ran[i] = now;
     }
     return 0;
 }
@@ -578,16 +582,18 @@ static pvl_result wait_all(int pid, const int *tids, int n, uint64_t seq, uint8_
                            unsigned timeout_ms, struct pvr_error *err)
 {
     static uint8_t strikes[MAX_THREADS];
+    static unsigned long long ran[MAX_THREADS];
     uint64_t start = now_ms(), next_look = start + 5;
     int first = 0, who;
 
     memset(strikes, 0, (size_t)n);
+    memset(ran, 0, (size_t)n * sizeof ran[0]);
     for (unsigned spin = 0;; spin++) {
         uint32_t seen = atomic_load(&nacks);
         if (!unanswered(pid, tids, n, seq, done, spin > 0 && spin % 16 == 0, &first))
             return PVL_OK;
         if (now_ms() >= next_look) { /* a mask may have changed since the check */
-            if ((who = blocker(tids, n, done, strikes)) != 0)
+            if ((who = blocker(tids, n, done, strikes, ran)) != 0)
                 return pvr__fail(err, PVL_E_THREADS, 0, "thread %d blocks pvlink's signal "
                                  "%d and may stand inside a site being changed", who, rt_sig);
             next_look = now_ms() + 20;

@@ -298,8 +298,9 @@ static void *linker(void *arg)
                        : pvr_provider_table(&one_desc_1, f, &e);
     p[1] = NULL;
     for (int i = 0; i < 50; i++)
-        if (pvr_link(f, p[i % 2], &o, NULL, &e) != PVL_OK)
-            atomic_fetch_add(&serial_bad, 1);
+        if (pvr_link(f, p[i % 2], &o, NULL, &e) != PVL_OK &&
+            atomic_fetch_add(&serial_bad, 1) == 0)
+            t_fail(__FILE__, __LINE__, "%s: %s", f->name, e.msg);
     pvr_provider_close(p[0], &e);
     return NULL;
 }
