@@ -4,7 +4,7 @@
 
 RT_DIR := $(B)/tests/runtime
 RT_COMMON := $(call objs,host,tests/runtime/rt_common.c tests/harness.c)
-RT_TESTS := rt_link rt_prov rt_fault rt_trap rt_stress rt_quiet rt_masks rt_nopie
+RT_TESTS := rt_link rt_prov rt_fault rt_trap rt_stress rt_quiet rt_masks rt_nopie rt_wx
 RT_SOS := $(RT_DIR)/librt_sites.so $(RT_DIR)/librt_late.so \
           $(addprefix $(RT_DIR)/prov_,good.so iface.so version.so long.so clobbers.so \
                                       nosym.so unres.so)

@@ -1,4 +1,6 @@
 #include <dlfcn.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -286,3 +288,59 @@ const struct pvr_provider_desc one_desc_2 =
 long one_expect_f(int st, long x) { return x + st; }
 long one_expect_val(int st) { return 1 + st; }
 long one_expect_tick(int st, long x) { return st == ONE_NATIVE ? x : st == ONE_1 ? 2 * x : 0; }
+
+/* ------------------------------------------------------------------------
+ * Worker threads that run pvlink.rt sites and count wrong results.
+ */
+
+static atomic_int workers_stop;
+static atomic_long workers_wrong, workers_checked;
+static pthread_t workers[8];
+static int nworkers;
+
+static int plausible(int op, long a, long b, long got)
+{
+    for (int st = 0; st < NSTATES; st++)
+        if (rt_expect(st, op, a, b) == got)
+            return 1;
+    return 0;
+}
+
+static void *work(void *arg)
+{
+    long n = (long)(intptr_t)arg;
+
+    while (!atomic_load_explicit(&workers_stop, memory_order_relaxed)) {
+        for (int k = 0; k < 32; k++, n++) {
+            long a = n & 0xfff, b = (n >> 4) & 0xff;
+            long bad = !plausible(rt_add__OP, a, b, exe_add(a, b)) +
+                       !plausible(rt_add__OP, a, b, lib_add(a, b)) +
+                       !plausible(rt_mix__OP, a, b, lib_mix(a, b)) +
+                       !plausible(rt_mix__OP, a, b, exe_mix(a, b)) +
+                       !plausible(rt_twice__OP, a, 0, exe_twice(a));
+            if (bad)
+                atomic_fetch_add(&workers_wrong, bad);
+        }
+        atomic_fetch_add(&workers_checked, 32 * 5);
+    }
+    return NULL;
+}
+
+void rt_workers_start(int n)
+{
+    atomic_store(&workers_stop, 0);
+    atomic_store(&workers_wrong, 0), atomic_store(&workers_checked, 0);
+    for (nworkers = 0; nworkers < n && nworkers < 8; nworkers++)
+        pthread_create(&workers[nworkers], NULL, work, (void *)(intptr_t)(nworkers * 7919));
+}
+
+long rt_workers_stop(long *checked)
+{
+    atomic_store(&workers_stop, 1);
+    for (int i = 0; i < nworkers; i++)
+        pthread_join(workers[i], NULL);
+    nworkers = 0;
+    if (checked)
+        *checked = atomic_load(&workers_checked);
+    return atomic_load(&workers_wrong);
+}

@@ -53,6 +53,13 @@ int rt_is_rt(const struct pvl_site *s);
  * (st). */
 int rt_site_is(const struct pvl_site *s, int st);
 
+/* Start (n) (at most 8) threads that run pvlink.rt sites of this program
+ * and of the library in a loop; stop them and return how many results
+ * were not those of any implementation (and, in *checked, how many were
+ * checked). */
+void rt_workers_start(int n);
+long rt_workers_stop(long *checked);
+
 /* Path of a file next to this test program. */
 const char *rt_path(const char *name);
 
