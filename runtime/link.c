@@ -62,6 +62,7 @@ struct collect {
     uint8_t *bytes;
     size_t nbytes, bcap;
     const struct pvr_obj *obj;
+    const struct pvl_iface *iface;
     int failed;
     /* the policy, for the wrapper */
     pvr_policy_fn policy;
@@ -145,7 +146,7 @@ static pvl_result collect_write(void *ctx, const struct pvl_site_info *si, const
 static int policy_wrap(void *ctx, const struct pvl_site_info *si, int proposed)
 {
     struct collect *c = ctx;
-    struct pvr_site s = {c->obj->path, *si};
+    struct pvr_site s = {c->obj->path, *si, c->iface};
     return c->policy(c->policy_ctx, &s, proposed);
 }
 
@@ -244,7 +245,7 @@ static pvl_result plan_object(struct request *q, struct pvr_obj *o, struct colle
         free(scratch);
         return res;
     }
-    c->obj = o;
+    c->obj = o, c->iface = q->iface;
     struct pvl_range exec[PVR_MAX_SEGS]; /* rooms only in executable segments */
     for (int k = 0; k < o->nseg; k++)
         exec[k] = (struct pvl_range){o->seg[k].lo, o->seg[k].hi};

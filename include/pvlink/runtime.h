@@ -280,6 +280,7 @@ const char *pvr_provider_name(const struct pvr_provider *p);
 struct pvr_site {
     const char *object; /* path of the object ("" for the executable) */
     struct pvl_site_info info;
+    const struct pvl_iface *iface; /* the interface being linked (link sets) */
 };
 
 /* Return the action for the site, given the provider's proposal. */

@@ -4,7 +4,8 @@
 
 RT_DIR := $(B)/tests/runtime
 RT_COMMON := $(call objs,host,tests/runtime/rt_common.c tests/harness.c)
-RT_TESTS := rt_link rt_prov rt_fault rt_trap rt_stress rt_quiet rt_masks rt_nopie rt_wx
+RT_TESTS := rt_link rt_prov rt_fault rt_trap rt_stress rt_quiet rt_masks rt_nopie rt_wx \
+            rt_set
 RT_SOS := $(RT_DIR)/librt_sites.so $(RT_DIR)/librt_late.so \
           $(addprefix $(RT_DIR)/prov_,good.so iface.so version.so long.so clobbers.so \
                                       nosym.so unres.so)
@@ -13,6 +14,13 @@ $(RT_DIR)/librt_sites.so $(RT_DIR)/librt_late.so: tests/runtime/rt_lib.c tests/r
 	$(quiet) LD $@
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(HOST_CFLAGS) -shared -Wl,-soname,$(notdir $@) -o $@ $<
+
+# A library that links itself from its constructor (dlopen'ed by rt_set).
+$(RT_DIR)/librt_ctor.so: tests/runtime/rt_ctor.c $(LIBPVLINK_SO1)
+	$(quiet) LD $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) -shared -o $@ $< $(RT_LDFLAGS) $(RT_LDLIBS)
+$(RT_DIR)/rt_set: $(RT_DIR)/librt_ctor.so
 
 # variant name -> interface, major, minor, table[, one more -D]
 PROV_good := '"pvlink.rt"' 1 4 good

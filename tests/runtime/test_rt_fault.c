@@ -110,6 +110,8 @@ static void mprotect_fails(void)
     if (setup())
         return;
     for (const struct pvl_site *s = exe_lo; s < exe_hi; s++) {
+        if (!rt_is_rt(s))
+            continue;
         uintptr_t a = (uintptr_t)pvl_rel(&s->addr);
         lo = a < lo ? a : lo;
         hi = a + s->room > hi ? a + s->room : hi;
