@@ -50,3 +50,5 @@ $(RT_DIR)/rt_nopie: RT_LDFLAGS += -no-pie
 
 TEST_BINS += $(addprefix $(RT_DIR)/,$(RT_TESTS))
 CHECKS += $(addprefix $(RT_DIR)/,$(RT_TESTS))
+# The live stress under valgrind, without --smc-check (skipped in ASan builds).
+CHECKS += "tests/runtime/valgrind.sh --build $(B)"

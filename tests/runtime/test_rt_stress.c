@@ -2,12 +2,16 @@
  * Stress: two threads per core run pvlink.rt sites (in this program and in
  * librt_sites.so) in tight loops and check that every result comes from an
  * implementation that was linked at some point (native, A, B or SO), while
- * the main thread re-links between them RELINKS times with the live
- * protocol.  No crash, no wrong result, every link complete.
+ * the main thread re-links between them RELINKS times (or $RT_STRESS_LINKS,
+ * for slow runs such as valgrind's) with the live protocol, writing with
+ * mprotect (or through /proc/self/mem when $RT_STRESS_PROCMEM is set: no
+ * protection change that valgrind would notice).  No crash, no wrong
+ * result, every link complete.
  */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -56,6 +60,22 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* After a link, this thread must get exactly the new implementation's
+ * results (a stale translation under valgrind would give the old ones). */
+static long stale(int st)
+{
+    long n = 0;
+    for (long a = 1; a < 4; a++) {
+        n += exe_add(a, 2) != rt_expect(st, rt_add__OP, a, 2);
+        n += lib_add(a, 2) != rt_expect(st, rt_add__OP, a, 2);
+        n += exe_twice(a) != rt_expect(st, rt_twice__OP, a, 0);
+        n += lib_twice(a) != rt_expect(st, rt_twice__OP, a, 0);
+        n += exe_mix(a, 3) != rt_expect(st, rt_mix__OP, a, 3);
+        n += lib_mix(a, 3) != rt_expect(st, rt_mix__OP, a, 3);
+    }
+    return n;
+}
+
 static void stress(void)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -63,7 +83,10 @@ static void stress(void)
     pthread_t t[64];
     struct pvr_provider *p[NSTATES] = {0};
     struct pvr_error e;
-    unsigned long moved = 0, rounds = 0, failures = 0;
+    unsigned long moved = 0, rounds = 0, failures = 0, stale_results = 0;
+    const char *env = getenv("RT_STRESS_LINKS");
+    int relinks = env && atoi(env) > 0 ? atoi(env) : RELINKS;
+    struct pvr_link_opts o = {.flags = getenv("RT_STRESS_PROCMEM") ? PVR_LINK_PROCMEM : 0};
 
     if (nthreads > 64)
         nthreads = 64;
@@ -76,22 +99,24 @@ static void stress(void)
     }
     for (int i = 0; i < nthreads; i++)
         pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)(i * 7919));
-    for (int i = 0; i < RELINKS; i++) {
+    for (int i = 0; i < relinks; i++) {
         struct pvr_report rep = {0};
-        pvl_result r = pvr_link(&rt_iface, p[(i + 1) % NSTATES], NULL, &rep, &e);
+        pvl_result r = pvr_link(&rt_iface, p[(i + 1) % NSTATES], &o, &rep, &e);
         if (r != PVL_OK || rep.state != PVR_STATE_NEW || !rep.live) {
             if (!failures++)
                 t_fail(__FILE__, __LINE__, "re-link %d: %s (state %u, live %u)", i, e.msg,
                        rep.state, rep.live);
         }
         moved += rep.nmoved, rounds += rep.nrounds;
+        stale_results += (unsigned long)stale((i + 1) % NSTATES);
     }
     atomic_store(&stop, 1);
     for (int i = 0; i < nthreads; i++)
         pthread_join(t[i], NULL);
     printf("stress: %d threads, %d re-links, %lu rounds, %lu threads moved out of a site, "
-           "%ld results checked, %ld wrong\n", nthreads, RELINKS, rounds, moved,
-           atomic_load(&total) * 7, atomic_load(&bad));
+           "%ld results checked, %ld wrong; %lu stale after a link\n", nthreads, relinks,
+           rounds, moved, atomic_load(&total) * 7, atomic_load(&bad), stale_results);
+    CHECK_EQ(stale_results, 0);
     if (atomic_load(&bad))
         t_fail(__FILE__, __LINE__, "%ld wrong results; first: op %ld gave %ld",
                atomic_load(&bad), atomic_load(&bad_op), atomic_load(&bad_value));
