@@ -35,13 +35,20 @@ $(BENCH_DIR)/bench_link: $(B)/host/bench/bench_link.o $(LIBPVLINK_SO1) $(LIBPVLC
 	$(Q)$(CC) $(RT_LDFLAGS) -o $@ $(filter %.o,$^) -L$(B)/lib \
 		-Wl,-rpath,'$$ORIGIN/../lib' $(RT_LDLIBS)
 
+$(BENCH_DIR)/bench_server: $(B)/host/bench/bench_server.o $(LIBPVLINK_SO1)
+	$(quiet) LD $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(RT_LDFLAGS) -o $@ $(filter %.o,$^) -L$(B)/lib \
+		-Wl,-rpath,'$$ORIGIN/../lib' $(RT_LDLIBS)
+
 $(B)/host/bench/%.o: CFLAGS_EXTRA = -Ibench
-$(B)/host/bench/bench_calls.o $(B)/host/bench/bench_link.o: $(B)/host/bench/%.o: bench/%.c
+$(B)/host/bench/bench_calls.o $(B)/host/bench/bench_link.o \
+$(B)/host/bench/bench_server.o: $(B)/host/bench/%.o: bench/%.c
 	$(quiet) CC $@
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(BENCH_CFLAGS) -c $< -o $@
 
-BENCH_BINS := $(BENCH_DIR)/bench_calls $(BENCH_DIR)/bench_link
+BENCH_BINS := $(BENCH_DIR)/bench_calls $(BENCH_DIR)/bench_link $(BENCH_DIR)/bench_server
 bench-runtime: $(BENCH_BINS)
 	$(Q)bench/run.sh $(BENCH_DIR)
 bench: bench-runtime

@@ -10,3 +10,5 @@ echo
 "$dir/bench_calls"
 echo
 "$dir/bench_link"
+echo
+"$dir/bench_server"

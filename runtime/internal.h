@@ -273,12 +273,16 @@ PVR_HIDDEN uint32_t pvr__traps_count(void);
 PVR_HIDDEN int pvr__sites_add(const uintptr_t *a, size_t n);
 PVR_HIDDEN void pvr__sites_forget(uintptr_t lo, uintptr_t hi);
 /*
- * Signal the (n) threads (tids) and wait for all answers; each that stands
- * at a risky offset of a published site is moved.  Returns PVL_OK,
+ * A round: begin, signal threads one by one (each that stands at a risky
+ * offset of a published site moves itself and answers), end: wait for
+ * every answer (when wait is 1).  _signal and _end return PVL_OK,
  * PVL_E_THREADS (a thread blocks the signal: err names it) or PVL_E_WRITE
- * (no answer within timeout_ms, or sending failed).  Adds to (*moved).
+ * (sending failed, or no answer within timeout_ms); _end always closes
+ * the round and adds the threads moved to (*moved).
  */
-PVR_HIDDEN pvl_result pvr__round(const int *tids, int n, unsigned timeout_ms,
-                                 uint32_t *moved, struct pvr_error *err);
+PVR_HIDDEN void pvr__round_begin(void);
+PVR_HIDDEN pvl_result pvr__round_signal(int tid, struct pvr_error *err);
+PVR_HIDDEN pvl_result pvr__round_end(int wait, unsigned timeout_ms, uint32_t *moved,
+                                     struct pvr_error *err);
 
 #endif

@@ -513,32 +513,35 @@ static pvl_result write_failed(struct ctx *x, const char *what)
 /*
  * The round of a batch with risky offsets, once its int3s are in place:
  * signal only the threads that may stand at one of them (running, or
- * blocked right there); the others are counted as skipped.
+ * blocked right there), each as soon as it is found; the others are
+ * counted as skipped.  Then wait for every answer.
  */
 static pvl_result batch_round(struct ctx *x, struct batch *bt)
 {
-    int n = 0, k = 0, *t = other_threads(&n), vg = pvr__on_valgrind();
-    pvl_result r;
+    int n = 0, *t = other_threads(&n), vg = pvr__on_valgrind();
+    const struct pvr_shape *sh = bt->forward ? x->fwd : x->back;
+    pvl_result r = PVL_OK;
 
     if (!t)
         return pvr__fail(x->err, PVL_E_WRITE, errno, "cannot list the threads "
                          "(/proc/self/task): %s", strerror(errno));
-    for (int i = 0; i < n; i++) {
+    x->a->nrounds++;
+    pvr__round_begin();
+    for (int i = 0; i < n && r == PVL_OK; i++) {
         uintptr_t pc = 0;
         int w = vg ? PVR_RUNNING : pvr__where_settled(t[i], &pc);
         if (w == PVR_GONE)
             continue;
-        if (w == PVR_BLOCKED &&
-            !risky_pc(x->a, bt->forward ? x->fwd : x->back, bt->first, bt->n, pc))
+        if (w == PVR_BLOCKED && !risky_pc(x->a, sh, bt->first, bt->n, pc)) {
             x->a->nskipped++;
-        else
-            t[k++] = t[i];
+            continue;
+        }
+        x->a->nsignals++;
+        r = pvr__round_signal(t[i], x->err);
     }
-    x->a->nrounds++;
-    x->a->nsignals += (uint32_t)k;
-    r = k ? pvr__round(t, k, x->a->timeout_ms, &x->a->nmoved, x->err) : PVL_OK;
+    pvl_result r2 = pvr__round_end(r == PVL_OK, x->a->timeout_ms, &x->a->nmoved, x->err);
     free(t);
-    return r;
+    return r == PVL_OK ? r2 : r;
 }
 
 /* Steps 2-5.  On failure the batch holds its (from) bytes again. */

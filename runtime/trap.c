@@ -520,25 +520,6 @@ static uint64_t now_ms(void)
     return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
-static pvl_result send_all(int pid, const int *tids, int n, uint64_t seq, uint8_t *done,
-                           struct pvr_error *err)
-{
-    for (int i = 0; i < n; i++) {
-        int tries = 0;
-        while (pvr__sigqueue(pid, tids[i], rt_sig, seq << SLOT_BITS | (uint64_t)i) != 0) {
-            if (errno == ESRCH) {
-                done[i] = 1;
-                break;
-            }
-            if (errno != EAGAIN || ++tries > 1000)
-                return pvr__fail(err, PVL_E_WRITE, errno, "cannot signal thread %d: %s",
-                                 tids[i], strerror(errno));
-            sched_yield();
-        }
-    }
-    return PVL_OK;
-}
-
 /* Threads that have not answered; those that exited count as answered. */
 static int unanswered(int pid, const int *tids, int n, uint64_t seq, uint8_t *done,
                       int check_alive, int *first)
@@ -606,28 +587,54 @@ static pvl_result wait_all(int pid, const int *tids, int n, uint64_t seq, uint8_
     }
 }
 
-pvl_result pvr__round(const int *tids, int n, unsigned timeout_ms, uint32_t *moved,
-                      struct pvr_error *err)
-{
-    static uint8_t done[MAX_THREADS];
-    int pid = getpid();
-    uint64_t seq = atomic_load(&round_seq) + 1;
-    pvl_result r;
+/* The threads signalled in the current round, and which have answered. */
+static int round_tids[MAX_THREADS];
+static uint8_t round_done[MAX_THREADS];
+static int round_n;
 
-    if (n > MAX_THREADS)
-        return pvr__fail(err, PVL_E_WRITE, 0, "more than %d threads", MAX_THREADS);
-    memset(done, 0, (size_t)n);
-    for (int i = 0; i < n; i++)
-        atomic_store(&acks[i], 0);
+void pvr__round_begin(void)
+{
+    round_n = 0;
     atomic_store(&round_moved, 0);
-    atomic_store(&round_pid, pid);
+    atomic_store(&round_pid, getpid());
     atomic_store(&nacks, 0);
-    atomic_store(&round_expect, (uint32_t)n);
-    atomic_store(&round_seq, seq);
+    atomic_store(&round_expect, 0);
+    atomic_store(&round_seq, atomic_load(&round_seq) + 1);
     atomic_store(&round_open, 1);
-    r = send_all(pid, tids, n, seq, done, err);
-    if (r == PVL_OK)
-        r = wait_all(pid, tids, n, seq, done, timeout_ms, err);
+}
+
+pvl_result pvr__round_signal(int tid, struct pvr_error *err)
+{
+    uint64_t seq = atomic_load(&round_seq);
+    int i = round_n, tries = 0;
+
+    if (i == MAX_THREADS)
+        return pvr__fail(err, PVL_E_WRITE, 0, "more than %d threads", MAX_THREADS);
+    round_tids[i] = tid, round_done[i] = 0;
+    atomic_store(&acks[i], 0);
+    round_n++;
+    atomic_fetch_add(&round_expect, 1);
+    while (pvr__sigqueue(atomic_load(&round_pid), tid, rt_sig, seq << SLOT_BITS | (uint64_t)i)) {
+        if (errno == ESRCH) {
+            round_done[i] = 1;
+            break;
+        }
+        if (errno != EAGAIN || ++tries > 1000)
+            return pvr__fail(err, PVL_E_WRITE, errno, "cannot signal thread %d: %s", tid,
+                             strerror(errno));
+        sched_yield();
+    }
+    return PVL_OK;
+}
+
+pvl_result pvr__round_end(int wait, unsigned timeout_ms, uint32_t *moved,
+                          struct pvr_error *err)
+{
+    pvl_result r = PVL_OK;
+
+    if (wait && round_n)
+        r = wait_all(atomic_load(&round_pid), round_tids, round_n, atomic_load(&round_seq),
+                     round_done, timeout_ms, err);
     atomic_store(&round_open, 0);
     *moved += atomic_load(&round_moved);
     return r;
