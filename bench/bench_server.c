@@ -21,7 +21,8 @@
  * latency, the p99 ratio to the no-linking run of the same repetition,
  * EINTR in the epoll threads, and the links' signals and traps.
  *
- *   bench_server [workers] [runs] [seconds]    (defaults: CPUs-1, 5, 1.0)
+ *   bench_server [workers] [runs] [seconds]    (defaults: CPUs-1, 5, 1.0;
+ *                                               PVL_BENCH_QUICK: 1 run of 0.2 s)
  */
 #include <errno.h>
 #include <pthread.h>
@@ -31,11 +32,14 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <pvlink/iface.h>
 #include <pvlink/runtime.h>
+
+#include "bench.h"
 
 #define SRV(CALL, INLINE)                                                    \
     CALL(srv, hash, long, (long))                                            \
@@ -308,6 +312,26 @@ static double median(double *v, int n)
     return v[n / 2];
 }
 
+/* CPU model, CPUs, kernel. */
+static void machine(void)
+{
+    char line[256], model[200] = "unknown CPU";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    struct utsname u;
+
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+            snprintf(model, sizeof model, "%s", strchr(line, ':') + 2);
+            model[strcspn(model, "\n")] = '\0';
+            break;
+        }
+    if (f)
+        fclose(f);
+    uname(&u);
+    printf("Machine: %s, %ld CPUs, kernel %s\n\n", model, sysconf(_SC_NPROCESSORS_ONLN),
+           u.release);
+}
+
 static const char *const mode_names[3] = {
     "none", "call<->call (one instruction: no round)",
     "inline: 3 instructions <-> 1 (a round)"};
@@ -315,8 +339,9 @@ static const char *const mode_names[3] = {
 int main(int argc, char **argv)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    int runs = argc > 2 ? atoi(argv[2]) : 5;
-    double seconds = argc > 3 ? atof(argv[3]) : 1.0;
+    int runs = argc > 2 ? atoi(argv[2]) : bench_reps(5, 1);
+    double seconds = argc > 3 ? atof(argv[3]) : bench_quick() ? 0.2 : 1.0;
+    long failed = 0;
     static struct figures fig[3][32];
     struct pvr_error e;
     size_t cap;
@@ -341,11 +366,13 @@ int main(int argc, char **argv)
                 r->lat[i] = malloc(cap * sizeof(double));
             run_once(r);
             fig[m][k] = figures_of(r);
+            failed += r->failed + fig[m][k].wrong;
             for (int i = 0; i < nworkers; i++)
                 free(r->lat[i]);
             free(r);
         }
     printf("## Request latency while re-linking 100 times a second\n\n");
+    machine();
     printf("%d worker%s serving requests of ~10 us (20 x a call site and a 3-instruction "
            "inline site, %ld iterations of work), %d threads in epoll_wait (a timerfd every "
            "20 ms); medians of %d runs of %.1f s each, configurations interleaved.\n\n",
@@ -372,5 +399,5 @@ int main(int argc, char **argv)
         else
             printf(" - | - | - | - |\n");
     }
-    return 0;
+    return failed ? 1 : 0;
 }

@@ -45,8 +45,10 @@ $(RT_DIR)/%: $(B)/host/tests/runtime/test_%.o $(RT_COMMON) $(RT_SOS) $(LIBPVLINK
 	$(Q)$(CC) $(RT_LDFLAGS) -o $@ $(filter %.o,$^) -L$(RT_DIR) -lrt_sites \
 		-Wl,-rpath,'$$ORIGIN' $(RT_LDLIBS)
 
-# Anywhere in the address space: this one is a non-PIE executable (0x400000).
+# Anywhere in the address space: this one is a non-PIE executable (0x400000)
+# and calls the runtime's placement helpers (image.c) directly.
 $(RT_DIR)/rt_nopie: RT_LDFLAGS += -no-pie
+$(RT_DIR)/rt_nopie: $(call objs,host,runtime/image.c)
 
 TEST_BINS += $(addprefix $(RT_DIR)/,$(RT_TESTS))
 CHECKS += $(addprefix $(RT_DIR)/,$(RT_TESTS))

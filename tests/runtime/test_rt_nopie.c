@@ -140,7 +140,7 @@ static void generated_code_far_away(void)
 {
     static const uintptr_t where[] = {0x100000, 0x200000000000}; /* 1 MiB, 32 TiB */
     const struct pvr_op_impl impl[] = {
-        {.op = "f", .action = PVL_ACT_CALL, .call = (const void *)lib_twice,
+        {.op = "f", .action = PVL_ACT_CALL, .call = (pvr_fn)lib_twice,
          .call_clobbers = PVL_CLB_C}};
     const struct pvr_provider_desc desc = PVR_PROVIDER_DESC("nopie.gen", 1, 0, "far", impl);
     struct pvr_error e;
