@@ -38,59 +38,135 @@
  * link rewrites.  Calls out of rel32 range go through a veneer (an
  * absolute jump) mapped near the object.
  *
- * Writing the text of a running process (the live protocol, for each
- * batch of sites, sorted by address; like Linux's text_poke_bp_batch):
- *   1. make the pages of the batch read-write-EXECUTE, once per link (never
- *      drop X); build an out-of-line copy of each site's current bytes
- *      followed by a jump to the site's end (a call in them becomes a push
- *      of the site's end and an absolute jump, so that no return address
- *      points into a copy); add the sites to the set of int3 sites; publish
- *      the batch to the signal handlers;
- *   2. write int3 over the first byte of every site;
- *      membarrier(PRIVATE_EXPEDITED_SYNC_CORE): every thread serializes;
- *   3. a round: signal every other thread once (a real-time signal, see
- *      pvr_set_signal) and wait until each has answered.  A thread stopped
- *      strictly inside a site of the batch moves to the same offset of the
- *      site's copy, so that no thread resumes in the middle of bytes about
- *      to change; a thread that traps at the head of a site of this batch
- *      answers from the trap.  A thread that has answered yields its CPU
- *      while others have not, so that a signalled thread waiting for that
- *      CPU answers at once;
- *   4. write bytes 1..room-1 of every site; membarrier;
- *   5. write the first byte of every site; membarrier;
+ * Writing the text of a running process: the live protocol (used when
+ * the process has other threads, or with PVR_LINK_LIVE), in batches of
+ * sites sorted by address, after Linux's text_poke_bp_batch.
+ *
+ * What a thread may be doing.  A thread stands at an instruction start of
+ * a site's old code, or outside every site; from outside it can enter a
+ * site only through the site's first byte (compiler-delimited sites, no
+ * branch into one).  For each offset p > 0 where the old code has an
+ * instruction start, the change from old to new bytes is
+ *   safe     the new code also starts an instruction at p and the bytes
+ *            from p on do not change: a thread there finishes the old code;
+ *   guarded  the new code starts an instruction at p and, in both, only
+ *            NOPs come before p: a thread there has done nothing yet.  An
+ *            int3 sits at p while the site is written, like the one at the
+ *            head; a thread that stays at p until afterwards runs the new
+ *            code from p, which is the new code;
+ *   risky    anything else: a thread standing there must be moved.
+ * A change from one instruction to one instruction (call<->call,
+ * call<->NOPs, mov $1<->mov $2, or NOP padding after them left alone) has
+ * no risky offset; neither has a call with NOPs before it changing target.
+ *
+ * Before anything is written: every change is planned and shaped, and
+ * each other thread is looked at in /proc/self/task/TID (syscall: is it
+ * blocked in the kernel, and at which user address will it resume;
+ * status: the signals it blocks).  A thread blocked in the kernel at an
+ * address outside every changed site does not matter.  Any other thread
+ * that blocks SIGTRAP (an int3 would kill the process), or that blocks
+ * pvlink's signal when a round will be needed, makes the link refuse with
+ * PVL_E_THREADS, naming the thread and the signal; nothing is written and
+ * nothing waits (a mask counts once the thread keeps it while it runs or
+ * sleeps: libc blocks every signal for a moment when it creates a thread).
+ *
+ * For each batch:
+ *   1. build an out-of-line copy of each site's old code that cannot be
+ *      emulated, followed by an int3 that sends the thread back to the
+ *      site's end; old code that is only NOPs, or NOPs and one call, is
+ *      emulated by the SIGTRAP handler instead (the NOPs skipped, the call
+ *      made: return address pushed, RIP set), like Linux's int3 handler.
+ *      Copies are code that runs at any address: old code that cannot
+ *      (pvl_tmpl_check refuses it) makes the link refuse before writing;
+ *   2. write int3 over the head and every guarded offset of every site;
+ *      membarrier(PRIVATE_EXPEDITED_SYNC_CORE): every thread serializes.
+ *      From now on a thread arriving at a site traps and runs the old code
+ *      (emulated or copied), never the bytes being written;
+ *   3. only when some site of the batch has a risky offset, a round: look
+ *      at every other thread again (after step 2, so that one that wakes
+ *      up later can only meet an int3) and signal, with pvlink's real-time
+ *      signal (pvr_set_signal), only those that are running (or waiting
+ *      for a CPU) and those blocked at a risky offset (or two bytes after
+ *      one: a restarted system call); each moves itself from a risky
+ *      offset to the same offset of the copy (or to the head or end of an
+ *      emulated site, where that is the same) and answers.  Threads blocked
+ *      in the kernel elsewhere are left alone: they get no signal, so no
+ *      EINTR and no early return.  The patcher waits for every answer; a
+ *      thread that is seen to keep pvlink's signal blocked ends the wait
+ *      at once (PVL_E_THREADS, the batch taken back);
+ *   4. write every other byte of every site; membarrier;
+ *   5. write the new bytes over the int3s; membarrier;
  *   6. withdraw the batch from the handlers.  A SIGTRAP raised by one of
- *      its int3s but delivered after step 5 finds the site in the set of
- *      int3 sites and re-runs the new first instruction.  Copies are freed
- *      after a later round finds no thread inside them;
- *   7. restore the pages' protection (after the last batch).
- * A thread reaching a site between 2 and 5 traps; the SIGTRAP handler
- * sends it through the out-of-line copy (the old bytes) and back to the
- * site's end.  Traps that are not pvlink's go to the handler installed
- * before (SA_SIGINFO or not, its mask, SA_RESETHAND; SIG_DFL and SIG_IGN
- * behave as the kernel would: a trap kills, a sent SIGTRAP is ignored or
- * kills).  A failure at any step restores the old bytes of the batch and
- * then re-links the batches already done back to their old bytes, with the
- * same protocol; the report says whether every site is old, every site is
- * new, or (only if restoring failed too) how many are new: the first nnew
- * changed sites in address order.  Every site is always whole: old bytes
- * or new bytes.  (A failed serialization after step 5 leaves only late
- * traps, which step 6 handles: the link stands.)
- * With a single thread in the process (or PVR_LINK_STOPPED) the bytes are
- * written directly: one mprotect per object and segment, then copies.
- * Writing through /proc/self/mem (PVR_LINK_PROCMEM) is available but
- * measured ~18 times slower here (a pwrite per write), so mprotect is the
- * default.
+ *      its int3s but delivered late finds the address in the set of int3
+ *      addresses and runs what is there now.  A batch's copies are freed
+ *      once no thread is inside them: entries and exits (the copies' int3)
+ *      are counted, so no signal is needed for that.
+ * A link whose changes are all one instruction to one instruction sends
+ * no signal at all.  Threads that meet an int3 while a batch is written
+ * take a trap each (two through a copy); the report counts signals, the
+ * threads a round skipped, and traps.  pvlink's handlers block no signal
+ * (SA_NODEFER), so /proc shows a thread's own mask.  Traps that are not
+ * pvlink's go to the handler installed before (SA_SIGINFO or not, its
+ * mask, SA_RESETHAND; SIG_DFL and SIG_IGN behave as the kernel would: a
+ * trap kills, a sent SIGTRAP is ignored or kills).  A failure at any step
+ * restores the old bytes of the batch and then re-links the batches
+ * already done back to their old bytes, with the same protocol; the
+ * report says whether every site is old, every site is new, or (only if
+ * restoring failed too) how many are new: the first nnew changed sites in
+ * address order.  Every site is always whole: old bytes or new bytes.  (A
+ * failed serialization after step 5 leaves only late traps: the link
+ * stands.)
+ *
+ * With a single thread in the process (or PVR_LINK_STOPPED, the caller's
+ * promise, or PVR_LINK_STARTUP, which checks it) the bytes are written
+ * directly.  Text is made writable with mprotect (read-write-execute
+ * around the writes), or written through /proc/self/mem, which needs no
+ * writable mapping (PVR_LINK_PROCMEM; chosen automatically when the
+ * process refuses writable executable memory: prctl PR_SET_MDWE, SELinux
+ * execmem).  Copies and veneers are executable memory the runtime fills:
+ * mapped read-write then read-execute, or read-execute and written
+ * through /proc/self/mem, or a memfd mapped read-execute, the first that
+ * the process allows.  When none does, the link is refused before any byte
+ * changes, with a message that says why.  After every write the runtime
+ * tells valgrind which code changed (VALGRIND_DISCARD_TRANSLATIONS, a
+ * no-op elsewhere), so programs run correctly under valgrind without
+ * --smc-check; under valgrind, /proc shows valgrind's threads, so every
+ * running thread is signalled in a round and masks are not checked.
+ *
+ * Shared state.  A live link is not atomic for the other threads: while
+ * it runs, one thread may run the new code of one site and the old code
+ * of another, and a thread inside an old implementation finishes it.
+ * Implementations that share state (a checksum's running state, a lock's
+ * layout, a buffer format) must therefore change together at a point the
+ * program chooses: link them in one call (pvr_link_set: all or nothing,
+ * one write, still not atomic for running threads), and do it where no
+ * thread uses that state -- at start-up (PVR_LINK_STARTUP: never the live
+ * protocol, PVL_E_THREADS if other threads exist) or at a quiet point of
+ * the program's own.
  *
  * Requirements on the process: threads that run sites do not block
- * SIGTRAP or pvlink's signal, and nothing replaces pvlink's handlers (a
- * live link re-installs a replaced SIGTRAP handler and forwards to the
- * replacement).  Signals interrupt system calls: with SA_RESTART most are
- * restarted, but calls that never restart (nanosleep, poll, epoll_wait...)
- * may return EINTR in threads signalled during a live link.  A thread
- * suspended inside an application signal handler that interrupted it in
- * the middle of a site is not seen (its saved context is not visible).
- * The functions here are not async-signal-safe; a global mutex serializes
- * them.
+ * SIGTRAP or pvlink's signal (a link that finds one refuses, it does not
+ * kill or wait), and nothing replaces pvlink's handlers (a live link
+ * re-installs a replaced SIGTRAP handler and forwards to the replacement).
+ * A thread blocked in the kernel that blocks SIGTRAP (a sigwait thread) is
+ * left alone; it must not start running sites while a link is in progress
+ * (its first int3 would kill the process).  A running thread that pvlink
+ * signals is not in a blocking system call, so it sees no EINTR, except
+ * in the microseconds between the look and the signal, should it enter a
+ * call that never restarts just then.  A thread suspended inside an
+ * application signal handler that interrupted it in the middle of a site
+ * is not seen (its saved context is not visible); a call at the start of
+ * a site's room with NOPs after it returns into the site, which no link
+ * can make safe (the core puts calls at the end).  Writable executable
+ * memory is not required; calls emulated in the SIGTRAP handler are not
+ * shadow-stack aware (CET shadow stacks: not supported).
+ *
+ * The functions here serialize on one lock and are not async-signal-safe,
+ * but they never deadlock: called from a signal handler that interrupted
+ * one of them in the same thread, they return PVL_E_BUSY (pvr_object_count
+ * returns 0, pvr_linked NULL, pvr_object_register -1 with EBUSY) without
+ * taking any lock; calls from different threads wait for each other.  The
+ * policy callback must not call them.
  *
  * Every function returns a pvl_result (PVL_OK on success) and fills a
  * struct pvr_error on failure, unless said otherwise.
@@ -122,8 +198,10 @@ struct pvr_error {
  * Register the site table [start, stop) of the loaded object that holds
  * it (called by the constructor <pvlink/iface.h> adds to every object).
  * Registering the same table again counts a reference.  Returns 0, or -1
- * (with errno) when no loaded object contains the table or memory runs
- * out; an empty table (start == stop or NULL) is ignored with 0.
+ * (with errno) when no loaded object contains the table, memory runs out,
+ * or (EBUSY) it is called from a signal handler that interrupted a pvlink
+ * call in this thread; an empty table (start == stop or NULL) is ignored
+ * with 0.
  */
 #pragma GCC diagnostic push /* <pvlink/iface.h> declares these two as well */
 #pragma GCC diagnostic ignored "-Wredundant-decls"
@@ -345,8 +423,14 @@ struct pvr_report {
  * site back to its original bytes).  (opts) and (rep) may be NULL.
  * Returns PVL_OK; PVL_E_REFUSED with the refusals in (rep) and nothing
  * written; a table error from an object (named in err); PVL_E_ENV for a
- * provider of another interface; PVL_E_WRITE when writing failed (rep->state
- * says where the sites are, err says what failed).
+ * provider of another interface; PVL_E_THREADS when a thread blocks
+ * SIGTRAP or pvlink's signal where that matters, or, in start-up mode,
+ * when other threads exist (nothing written); a template code when a
+ * site's current code cannot run out of line for a live link (nothing
+ * written); PVL_E_BUSY when called from a signal handler that interrupted
+ * a pvlink call in this thread; PVL_E_CALL_RANGE or PVL_E_WRITE when no
+ * veneer can be made (nothing written); PVL_E_WRITE when writing failed
+ * (rep->state says where the sites are, err says what failed).
  */
 pvl_result pvr_link(const struct pvl_iface *iface, const struct pvr_provider *p,
                     const struct pvr_link_opts *opts, struct pvr_report *rep,
