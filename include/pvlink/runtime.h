@@ -62,8 +62,9 @@
  * Before anything is written: every change is planned and shaped, and
  * each other thread is looked at in /proc/self/task/TID (syscall: is it
  * blocked in the kernel, and at which user address will it resume;
- * status: the signals it blocks).  A thread blocked in the kernel at an
- * address outside every changed site does not matter.  Any other thread
+ * status: the signals it blocks; a thread /proc does not show is taken
+ * for a running one).  A thread blocked in the kernel at an address
+ * outside every changed site does not matter.  Any other thread
  * that blocks SIGTRAP (an int3 would kill the process), or that blocks
  * pvlink's signal when a round will be needed, makes the link refuse with
  * PVL_E_THREADS, naming the thread and the signal; nothing is written and
@@ -100,7 +101,9 @@
  *      its int3s but delivered late finds the address in the set of int3
  *      addresses and runs what is there now.  A batch's copies are freed
  *      once no thread is inside them: entries and exits (the copies' int3)
- *      are counted, so no signal is needed for that.
+ *      are counted, so no signal is needed for that (a copy a thread never
+ *      leaves, because it died or jumped out of a signal handler there,
+ *      stays mapped).
  * A link whose changes are all one instruction to one instruction sends
  * no signal at all.  Threads that meet an int3 while a batch is written
  * take a trap each (two through a copy); the report counts signals, the
