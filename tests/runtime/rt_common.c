@@ -1,4 +1,6 @@
 #include <dlfcn.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -343,4 +345,48 @@ long rt_workers_stop(long *checked)
     if (checked)
         *checked = atomic_load(&workers_checked);
     return atomic_load(&workers_wrong);
+}
+
+/* ------------------------------------------------------------------------
+ * Children.
+ */
+
+#ifndef PR_SET_MDWE
+#define PR_SET_MDWE 65
+#define PR_MDWE_REFUSE_EXEC_GAIN 1
+#endif
+#define EXIT_NO_MDWE 77
+
+void rt_in_child(void (*fn)(void), int mdwe)
+{
+    int st = 0;
+    pid_t pid;
+
+    fflush(stdout);
+    if ((pid = fork()) == 0) {
+        if (mdwe && prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) != 0)
+            _exit(EXIT_NO_MDWE);
+        fn();
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(pid, &st, 0);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == EXIT_NO_MDWE && mdwe)
+        t_skip("this kernel has no PR_SET_MDWE (Linux 6.3 or later)");
+    else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        t_fail(__FILE__, __LINE__, "the child %s %d", WIFSIGNALED(st) ? "was killed by signal"
+               : "exited with", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+}
+
+int rt_mapped(const char *name)
+{
+    char line[512];
+    int found = 0;
+    FILE *f = fopen("/proc/self/maps", "r");
+
+    while (f && fgets(line, sizeof line, f))
+        found |= strstr(line, name) != NULL;
+    if (f)
+        fclose(f);
+    return found;
 }

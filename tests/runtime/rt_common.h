@@ -60,6 +60,14 @@ int rt_site_is(const struct pvl_site *s, int st);
 void rt_workers_start(int n);
 long rt_workers_stop(long *checked);
 
+/* Run (fn) in a child process, with memory-deny-write-execute on when
+ * (mdwe) (a skip when the kernel has none); the child must exit 0 (it
+ * prints its own failures) and must not be killed. */
+void rt_in_child(void (*fn)(void), int mdwe);
+
+/* 1 when a mapping of this process names (name) (/proc/self/maps). */
+int rt_mapped(const char *name);
+
 /* Path of a file next to this test program. */
 const char *rt_path(const char *name);
 

@@ -21,7 +21,6 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -108,25 +107,6 @@ static void expect_msg(int line, const struct pvr_error *e, const char *want)
         t_fail(__FILE__, line, "message:\n      %s\n  expected:\n      %s", e->msg, want);
 }
 
-/* Run (fn) in a child process; it must exit 0 (failures are printed by
- * the child itself). */
-static void in_child(void (*fn)(void))
-{
-    int st = 0;
-    pid_t pid;
-
-    fflush(stdout);
-    if ((pid = fork()) == 0) {
-        fn();
-        fflush(stdout);
-        _exit(0);
-    }
-    waitpid(pid, &st, 0);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        t_fail(__FILE__, __LINE__, "the child %s %d", WIFSIGNALED(st) ? "was killed by signal"
-               : "exited with", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-}
-
 /* ------------------------------------------------------------------------
  * SIGTRAP.
  */
@@ -155,7 +135,7 @@ static void child_trap_running(void)
 /* A running thread that blocks SIGTRAP: refused, named, nothing written. */
 static void trap_blocker_running(void)
 {
-    in_child(child_trap_running);
+    rt_in_child(child_trap_running, 0);
 }
 
 static void child_trap_sleeping(void)
@@ -180,7 +160,7 @@ static void child_trap_sleeping(void)
 /* A thread that blocks every signal and sleeps: it does not matter. */
 static void trap_blocker_sleeping(void)
 {
-    in_child(child_trap_sleeping);
+    rt_in_child(child_trap_sleeping, 0);
 }
 
 /* ------------------------------------------------------------------------

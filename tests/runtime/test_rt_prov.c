@@ -47,19 +47,6 @@ static struct pvr_error refuse(const char *path)
     return e;
 }
 
-/* Nothing of a refused provider may stay loaded. */
-static int loaded(const char *name)
-{
-    char line[512];
-    int found = 0;
-    FILE *f = fopen("/proc/self/maps", "r");
-    while (f && fgets(line, sizeof line, f))
-        found |= strstr(line, name) != NULL;
-    if (f)
-        fclose(f);
-    return found;
-}
-
 static void good(void)
 {
     struct pvr_error e;
@@ -70,9 +57,9 @@ static void good(void)
         return;
     }
     CHECK(strcmp(pvr_provider_name(p), rt_path("prov_good.so")) == 0);
-    CHECK(loaded("prov_good.so"));
+    CHECK(rt_mapped("prov_good.so"));
     CHECK_EQ(pvr_provider_close(p, &e), PVL_OK);
-    CHECK(!loaded("prov_good.so"));
+    CHECK(!rt_mapped("prov_good.so"));
 }
 
 static void wrong_interface(void)
@@ -81,7 +68,7 @@ static void wrong_interface(void)
     struct pvr_error e = refuse(path);
     EXPECT_MSG(&e, PVL_E_ROM_IFACE, "provider \"%s\" implements \"pvlink.other\" 1.0, "
                "program has \"pvlink.rt\" 1.2", path);
-    CHECK(!loaded("prov_iface.so"));
+    CHECK(!rt_mapped("prov_iface.so"));
 }
 
 static void wrong_version(void)
@@ -90,7 +77,7 @@ static void wrong_version(void)
     struct pvr_error e = refuse(path);
     EXPECT_MSG(&e, PVL_E_ROM_VERSION, "provider \"%s\" implements \"pvlink.rt\" 2.0, "
                "program has 1.2", path);
-    CHECK(!loaded("prov_version.so"));
+    CHECK(!rt_mapped("prov_version.so"));
 }
 
 /* Room belongs to each site: a template longer than the op's sites is
@@ -232,7 +219,7 @@ static void no_symbol(void)
     struct pvr_error e = refuse(path);
     EXPECT_MSG(&e, PVL_E_PROV_SYMBOL, "provider \"%s\": no symbol pvr_provider_v1 (not a "
                "pvlink provider)", path);
-    CHECK(!loaded("prov_nosym.so"));
+    CHECK(!rt_mapped("prov_nosym.so"));
 }
 
 static void loader_refuses(void)
@@ -241,7 +228,7 @@ static void loader_refuses(void)
     struct pvr_error e = refuse(path);
     EXPECT_MSG(&e, PVL_E_PROV_LOAD, "provider \"%s\": the dynamic loader refused it: %s: "
                "undefined symbol: pvlink_test_nowhere", path, path);
-    CHECK(!loaded("prov_unres.so"));
+    CHECK(!rt_mapped("prov_unres.so"));
 }
 
 /* ------------------------------------------------------------------------

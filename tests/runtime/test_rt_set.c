@@ -17,20 +17,13 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../harness.h"
 #include "rt_common.h"
 #include "rt_one.h"
-
-#ifndef PR_SET_MDWE
-#define PR_SET_MDWE 65
-#define PR_MDWE_REFUSE_EXEC_GAIN 1
-#endif
 
 static void expect_msg(int line, const struct pvr_error *e, const char *want)
 {
@@ -240,28 +233,12 @@ static void constructor_links_itself(void)
 
 static void child_mdwe(void)
 {
-    if (prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) != 0)
-        _exit(77);
     load_ctor_library(1);
 }
 
 static void constructor_under_mdwe(void)
 {
-    int st = 0;
-    pid_t pid;
-
-    fflush(stdout);
-    if ((pid = fork()) == 0) {
-        child_mdwe();
-        fflush(stdout);
-        _exit(0);
-    }
-    waitpid(pid, &st, 0);
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
-        t_skip("this kernel has no PR_SET_MDWE (Linux 6.3 or later)");
-    else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        t_fail(__FILE__, __LINE__, "the child %s %d", WIFSIGNALED(st) ? "was killed by signal"
-               : "exited with", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+    rt_in_child(child_mdwe, 1);
 }
 
 T_CASES(T(startup_mode), T(link_set), T(constructor_under_mdwe), T(constructor_links_itself))

@@ -15,71 +15,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../harness.h"
 #include "rt_common.h"
-
-#ifndef PR_SET_MDWE
-#define PR_SET_MDWE 65
-#define PR_MDWE_REFUSE_EXEC_GAIN 1
-#endif
-
-/* Turn MDWE on; 0, or -1 when the kernel does not have it. */
-static int mdwe_on(void)
-{
-    return prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) == 0 ? 0 : -1;
-}
-
-/* Does this kernel have MDWE?  Asked in a child: it cannot be undone. */
-static int have_mdwe(void)
-{
-    int st = 0;
-    pid_t pid = fork();
-
-    if (pid == 0)
-        _exit(mdwe_on() == 0 ? 0 : 1);
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
-}
-
-static void in_mdwe_child(void (*fn)(void))
-{
-    int st = 0;
-    pid_t pid;
-
-    if (!have_mdwe()) {
-        t_skip("this kernel has no PR_SET_MDWE (Linux 6.3 or later)");
-        return;
-    }
-    fflush(stdout);
-    if ((pid = fork()) == 0) {
-        if (mdwe_on() != 0)
-            _exit(2);
-        fn();
-        fflush(stdout);
-        _exit(0);
-    }
-    waitpid(pid, &st, 0);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        t_fail(__FILE__, __LINE__, "the child %s %d", WIFSIGNALED(st) ? "was killed by signal"
-               : "exited with", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-}
-
-static int maps_have(const char *what)
-{
-    char line[512];
-    int found = 0;
-    FILE *f = fopen("/proc/self/maps", "r");
-
-    while (f && fgets(line, sizeof line, f))
-        found |= strstr(line, what) != NULL;
-    if (f)
-        fclose(f);
-    return found;
-}
 
 /* Re-link live to each provider in turn while two threads check results. */
 static void relink_all(void)
@@ -113,7 +52,7 @@ static void relink_all(void)
     }
     long wrong = rt_workers_stop(&checked);
     printf("wx: 40 live links under MDWE (%s), %ld results checked, %ld wrong\n",
-           maps_have("/memfd:pvlink-code") ? "code in a memfd, sites through /proc/self/mem"
+           rt_mapped("/memfd:pvlink-code") ? "code in a memfd, sites through /proc/self/mem"
                                            : "code and sites through /proc/self/mem",
            checked, wrong);
     CHECK_EQ(wrong, 0);
@@ -127,12 +66,12 @@ static void relink_all(void)
 static void child_live(void)
 {
     relink_all();
-    CHECK(!maps_have("pvlink-code"));
+    CHECK(!rt_mapped("pvlink-code"));
 }
 
 static void live_links_under_mdwe(void)
 {
-    in_mdwe_child(child_live);
+    rt_in_child(child_live, 1);
 }
 
 static void child_memfd(void)
@@ -140,12 +79,12 @@ static void child_memfd(void)
     pvr_fault_inject(PVR_FAULT_MMAP_EXEC, 1, EACCES); /* as SELinux execmem */
     relink_all();
     pvr_fault_inject(PVR_FAULT_NONE, 0, 0);
-    CHECK(maps_have("/memfd:pvlink-code"));
+    CHECK(rt_mapped("/memfd:pvlink-code"));
 }
 
 static void memfd_when_exec_mappings_refused(void)
 {
-    in_mdwe_child(child_memfd);
+    rt_in_child(child_memfd, 1);
 }
 
 /* An inline-only provider for pvlink.rt: no call, so no veneer. */
@@ -191,7 +130,7 @@ static void child_refused(void)
 
 static void refused_when_nothing_works(void)
 {
-    in_mdwe_child(child_refused);
+    rt_in_child(child_refused, 1);
 }
 
 T_CASES(T(live_links_under_mdwe), T(memfd_when_exec_mappings_refused),
