@@ -144,10 +144,10 @@ PVR_HIDDEN int pvr__threads(int *tids, int cap, int self);
  * thread, which may be finishing its way into a blocking call. */
 PVR_HIDDEN int pvr__where(int tid, uintptr_t *pc);
 PVR_HIDDEN int pvr__where_settled(int tid, uintptr_t *pc);
-/* 1 when (tid) blocks (sig), 0 when not, -1 when unknown (pvlink's own
- * handlers block nothing: a mask is the thread's).  _still: a mask the
- * thread keeps, not one of a moment (it may look for up to 50 ms, only
- * while the answer is 1). */
+/* 1 when (tid) blocks (sig), 0 when not, -1 when unknown.  _still tells a
+ * mask the thread keeps (1) from one of a moment (libc's, pvlink's signal
+ * handler's own; 0), or 2 when the thread never ran to tell; it may look
+ * for up to 50 ms, only while the thread blocks (sig). */
 PVR_HIDDEN int pvr__blocks(int tid, int sig);
 PVR_HIDDEN int pvr__blocks_still(int tid, int sig);
 /* CPU time thread (tid) has run so far (ns), or 0 when unknown. */
@@ -253,12 +253,16 @@ struct pvr_lbatch {
     uintptr_t olx_lo, olx_hi;
     _Atomic long inside;               /* threads inside its copies */
     struct pvr_lbatch *_Atomic next;   /* the list of batches with copies */
+    struct pvr_lbatch *gone;           /* patcher only: batches being freed */
 };
 
 /* Install the handlers (once; re-install a replaced SIGTRAP handler). */
 PVR_HIDDEN pvl_result pvr__traps_ready(struct pvr_error *err);
 /* pvlink's real-time signal (once chosen). */
 PVR_HIDDEN int pvr__signal(void);
+/* pvr__blocks_still for pvlink's signal, not holding against a thread the
+ * mask pvlink's own handler gives it for a moment after it answered. */
+PVR_HIDDEN int pvr__blocks_signal(int tid);
 /* Publish (b) to the handlers, or withdraw it (NULL) and wait until no
  * handler still reads the previous one. */
 PVR_HIDDEN void pvr__publish(struct pvr_lbatch *b);
@@ -268,9 +272,10 @@ PVR_HIDDEN void pvr__publish(struct pvr_lbatch *b);
 PVR_HIDDEN void pvr__keep(struct pvr_lbatch *b);
 PVR_HIDDEN void pvr__reap(void (*release)(struct pvr_lbatch *));
 PVR_HIDDEN uint32_t pvr__traps_count(void);
-/* Remember addresses pvlink puts int3 on (before writing any), or forget
- * those in [lo, hi) (an unloaded object).  -1: out of memory. */
-PVR_HIDDEN int pvr__sites_add(const uintptr_t *a, size_t n);
+/* Remember addresses pvlink puts int3 on, each with the head of its site
+ * (a[i][0], a[i][1]; before writing any), or forget those in [lo, hi) (an
+ * unloaded object).  -1: out of memory. */
+PVR_HIDDEN int pvr__sites_add(const uintptr_t (*a)[2], size_t n);
 PVR_HIDDEN void pvr__sites_forget(uintptr_t lo, uintptr_t hi);
 /*
  * A round: begin, signal threads one by one (each that stands at a risky

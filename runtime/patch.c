@@ -301,12 +301,13 @@ static pvl_result check_thread(struct ctx *x, int tid)
 
     if (w == PVR_GONE || (w == PVR_BLOCKED && !at_change(x->a, pc)))
         return PVL_OK;
-    if (pvr__blocks_still(tid, SIGTRAP) == 1)
+    if (pvr__blocks_still(tid, SIGTRAP) >= 1) /* in doubt, refuse: an int3 would kill */
         return pvr__fail(x->err, PVL_E_THREADS, 0, "thread %d blocks SIGTRAP and %s: an "
                          "int3 would kill the process; link refused, nothing written", tid,
                          what);
+    /* in doubt, go on: the round sees a thread that never answers */
     if (x->risky && (w == PVR_RUNNING || risky_pc(x->a, x->fwd, 0, x->a->n, pc)) &&
-        pvr__blocks_still(tid, sig) == 1)
+        pvr__blocks_signal(tid) == 1)
         return pvr__fail(x->err, PVL_E_THREADS, 0, "thread %d blocks pvlink's signal %d and "
                          "%s: it could not be moved out of a site; link refused, nothing "
                          "written", tid, sig, what);
@@ -407,11 +408,12 @@ static pvl_result build_copies(struct ctx *x, struct batch *bt)
     return PVL_OK;
 }
 
-/* Every address of the batch that gets an int3, into the site set. */
+/* Every address of the batch that gets an int3, with its site's head,
+ * into the site set. */
 static int add_int3_sites(const struct batch *bt)
 {
     size_t n = 0, k = 0;
-    uintptr_t *a;
+    uintptr_t (*a)[2];
     int r;
 
     for (size_t i = 0; i < bt->n; i++)
@@ -421,7 +423,7 @@ static int add_int3_sites(const struct batch *bt)
     for (size_t i = 0; i < bt->n; i++)
         for (unsigned p = 0; p < bt->v[i].room; p++)
             if ((bt->v[i].sh.guards >> p) & 1)
-                a[k++] = bt->v[i].addr + p;
+                a[k][0] = bt->v[i].addr + p, a[k++][1] = bt->v[i].addr;
     r = pvr__sites_add(a, n);
     free(a);
     return r;

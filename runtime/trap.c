@@ -8,8 +8,8 @@
  *     return address pushed, RIP set to its target) or in the site's
  *     out-of-line copy, which ends with an int3;
  *   - at the end of a copy: back to the end of its site;
- *   - at an int3 of a site already rewritten (a trap delivered late): it
- *     runs what is there now.
+ *   - at an int3 of a batch already withdrawn (a trap delivered late): it
+ *     starts the operation again from the head of the site.
  * Anything else goes to the handler that was installed before pvlink's.
  *
  * pvlink's real-time signal: a round.  The patcher signals the threads
@@ -44,19 +44,21 @@ static _Atomic(struct pvr_lbatch *) published;
 static _Atomic(struct pvr_lbatch *) with_copies; /* published or kept */
 static _Atomic int readers;
 static _Atomic uint32_t ntraps;
-
-static uint8_t int3_byte;
+static int vg_yield; /* under valgrind (set before the handler is installed) */
 
 /*
- * Every address pvlink has put an int3 on (until its object is forgotten):
- * open addressing, readers lock-free.  Slots go from 0 to an address (or
- * to TOMB when the object is unloaded), never back; a grown table
- * replaces the old one, freed once no handler reads it.
+ * Every address pvlink has put an int3 on (until its object is forgotten),
+ * with the head of its site: open addressing, readers lock-free.  Slots
+ * go from 0 to an address (or to TOMB when the object is unloaded), never
+ * back; a grown table replaces the old one, freed once no handler reads
+ * it.
  */
 #define TOMB ((uintptr_t)1)
 struct siteset {
     size_t cap, used;
-    _Atomic uintptr_t slot[];
+    struct {
+        _Atomic uintptr_t at, head;
+    } slot[];
 };
 static _Atomic(struct siteset *) site_set;
 static struct sigaction prev_trap; /* the handler pvlink replaced */
@@ -112,14 +114,15 @@ static size_t set_hash(uintptr_t a, size_t cap)
     return (size_t)((a * 0x9e3779b97f4a7c15ull) >> 20) & (cap - 1);
 }
 
-static int set_has(uintptr_t a)
+/* The head of the site with an int3 of pvlink's at (a), or 0. */
+static uintptr_t set_head(uintptr_t a)
 {
     const struct siteset *t = atomic_load(&site_set);
 
     for (size_t i = t ? set_hash(a, t->cap) : 0, n = 0; t && n < t->cap; n++) {
-        uintptr_t v = atomic_load(&t->slot[i]);
+        uintptr_t v = atomic_load(&t->slot[i].at);
         if (v == a)
-            return 1;
+            return atomic_load(&t->slot[i].head);
         if (v == 0)
             return 0;
         i = (i + 1) & (t->cap - 1);
@@ -184,18 +187,15 @@ static int redirect(void *ucv, uintptr_t a)
     }
     if (leave(a, ucv))
         return 1;
-    if (!set_has(a))
+    /* A late trap (delivered after its batch was withdrawn, perhaps after
+     * later links changed the site again): the thread had done nothing of
+     * the operation yet (guarded offsets have only NOPs before them), so
+     * it starts it again from the head, whatever is there now. */
+    uintptr_t head = set_head(a);
+    if (!head)
         return 0;
-    if (*(volatile const uint8_t *)a != int3_byte) { /* late: the new code is there */
-        *reg(ucv, REG_RIP) = (greg_t)a;
-        return 1;
-    }
-    b = atomic_load(&published); /* a batch published meanwhile */
-    if ((s = site_at(b, a, &p)) && ((s->sh.guards >> p) & 1)) {
-        enter(b, s, p, ucv);
-        return 1;
-    }
-    return 0;
+    *reg(ucv, REG_RIP) = (greg_t)head;
+    return 1;
 }
 
 /* Strictly inside a published site at a risky offset: move out. */
@@ -284,10 +284,14 @@ static void trap_handler(int sig, siginfo_t *si, void *ucv)
         done = redirect(ucv, (uintptr_t)*reg(ucv, REG_RIP) - 1);
         atomic_fetch_sub(&readers, 1);
     }
-    errno = e;
     if (done)
         atomic_fetch_add(&ntraps, 1);
-    else
+    /* valgrind runs one thread at a time: let the patcher finish the batch
+     * rather than trap at every site until its time slice ends */
+    if (done && vg_yield && atomic_load(&published))
+        sched_yield();
+    errno = e;
+    if (!done)
         chain(sig, si, ucv);
 }
 
@@ -349,8 +353,11 @@ static pvl_result install_rt(struct pvr_error *err)
         return pvr__fail(err, PVL_E_WRITE, 0, "signal %d already has a handler; choose "
                          "another with pvr_set_signal", rt_sig);
     memset(&sa, 0, sizeof sa);
+    /* Not SA_NODEFER: a signal of the next round must not run inside this
+     * handler, where the thread's own context (which it may have to move)
+     * is not the one it would see. */
     sa.sa_sigaction = rt_handler;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK | SA_NODEFER;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
     if (sigaction(rt_sig, &sa, NULL) != 0)
         return pvr__fail(err, PVL_E_WRITE, errno, "cannot install the handler of signal %d: "
@@ -368,6 +375,10 @@ static pvl_result install_trap(struct pvr_error *err)
     if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == trap_handler)
         return PVL_OK;
     memset(&sa, 0, sizeof sa);
+    /* SA_NODEFER and no mask: a thread in it shows its own mask in /proc
+     * (a trap leaves its thread at a site's head, a guarded offset or a
+     * copy's exit, never where a round would move it, so pvlink's signal
+     * may run inside it) */
     sa.sa_sigaction = trap_handler;
     sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
@@ -388,7 +399,7 @@ pvl_result pvr__traps_ready(struct pvr_error *err)
                              "PRIVATE_EXPEDITED_SYNC_CORE: %s", strerror(errno));
         if ((r = install_rt(err)) != PVL_OK)
             return r;
-        pvl_emit_int3(&int3_byte);
+        vg_yield = pvr__on_valgrind();
         ready = 1;
     }
     return install_trap(err);
@@ -430,8 +441,10 @@ void pvr__reap(void (*release)(struct pvr_lbatch *))
             pp = &b->next;
             continue;
         }
-        atomic_store(pp, atomic_load(&b->next)); /* handlers may still read b */
-        atomic_store(&b->next, gone);             /* ...and follow this: harmless */
+        /* unlinked; a handler still at b follows b->next, still the rest
+         * of the list, until quiesce() says none is */
+        atomic_store(pp, atomic_load(&b->next));
+        b->gone = gone;
         gone = b;
     }
     if (!gone)
@@ -439,21 +452,22 @@ void pvr__reap(void (*release)(struct pvr_lbatch *))
     quiesce();
     while (gone) {
         struct pvr_lbatch *b = gone;
-        gone = atomic_load(&b->next);
+        gone = b->gone;
         release(b);
     }
 }
 
-static void set_put(struct siteset *t, uintptr_t a)
+static void set_put(struct siteset *t, uintptr_t a, uintptr_t head)
 {
     size_t i = set_hash(a, t->cap);
 
     for (;;) {
-        uintptr_t v = atomic_load(&t->slot[i]);
+        uintptr_t v = atomic_load(&t->slot[i].at);
         if (v == a)
             return;
         if (v == 0) {
-            atomic_store(&t->slot[i], a);
+            atomic_store(&t->slot[i].head, head); /* before the address shows */
+            atomic_store(&t->slot[i].at, a);
             t->used++;
             return;
         }
@@ -473,14 +487,14 @@ static struct siteset *set_rebuild(const struct siteset *old, size_t need)
         return NULL;
     t->cap = cap;
     for (size_t i = 0; old && i < old->cap; i++) {
-        uintptr_t v = atomic_load(&old->slot[i]);
+        uintptr_t v = atomic_load(&old->slot[i].at);
         if (v > TOMB)
-            set_put(t, v);
+            set_put(t, v, atomic_load(&old->slot[i].head));
     }
     return t;
 }
 
-int pvr__sites_add(const uintptr_t *a, size_t n)
+int pvr__sites_add(const uintptr_t (*a)[2], size_t n)
 {
     struct siteset *t = atomic_load(&site_set);
 
@@ -494,7 +508,7 @@ int pvr__sites_add(const uintptr_t *a, size_t n)
         t = nt;
     }
     for (size_t i = 0; i < n; i++)
-        set_put(t, a[i]);
+        set_put(t, a[i][0], a[i][1]);
     return 0;
 }
 
@@ -503,9 +517,9 @@ void pvr__sites_forget(uintptr_t lo, uintptr_t hi)
     struct siteset *t = atomic_load(&site_set);
 
     for (size_t i = 0; t && i < t->cap; i++) {
-        uintptr_t v = atomic_load(&t->slot[i]);
+        uintptr_t v = atomic_load(&t->slot[i].at);
         if (v >= lo && v < hi)
-            atomic_store(&t->slot[i], TOMB);
+            atomic_store(&t->slot[i].at, TOMB);
     }
 }
 
@@ -521,14 +535,58 @@ static uint64_t now_ms(void)
 }
 
 /* Threads that have not answered; those that exited count as answered. */
+/*
+ * Threads that answered a round recently: they may still be inside
+ * pvlink's signal handler, which blocks pvlink's signal while it runs (a
+ * thread waiting for a CPU may stay there for milliseconds).  Their mask
+ * is not held against them until they have run 10 ms since (patcher side,
+ * under pvr__lock).
+ */
+#define MAX_RECENT 1024
+static struct {
+    int tid;
+    unsigned long long ran; /* its CPU time when it answered */
+} recent[MAX_RECENT];
+static int nrecent;
+
+static void answered(int tid)
+{
+    int i = 0;
+
+    while (i < nrecent && recent[i].tid != tid)
+        i++;
+    if (i == nrecent && nrecent == MAX_RECENT)
+        i = (int)((unsigned)tid % MAX_RECENT); /* full: forget another */
+    else if (i == nrecent)
+        nrecent++;
+    recent[i].tid = tid, recent[i].ran = pvr__ran_ns(tid);
+}
+
+static int maybe_in_handler(int tid)
+{
+    for (int i = 0; i < nrecent; i++)
+        if (recent[i].tid == tid)
+            return pvr__ran_ns(tid) - recent[i].ran < 10000000;
+    return 0;
+}
+
+int pvr__blocks_signal(int tid)
+{
+    int b = pvr__blocks_still(tid, rt_sig ? rt_sig : pvr__signal());
+    return b == 1 && maybe_in_handler(tid) ? 0 : b;
+}
+
 static int unanswered(int pid, const int *tids, int n, uint64_t seq, uint8_t *done,
                       int check_alive, int *first)
 {
     int left = 0;
 
     for (int i = 0; i < n; i++) {
-        if (done[i] || atomic_load(&acks[i]) == seq) {
+        if (done[i])
+            continue;
+        if (atomic_load(&acks[i]) == seq) {
             done[i] = 1;
+            answered(tids[i]);
             continue;
         }
         if (check_alive && syscall(SYS_tgkill, pid, tids[i], 0) != 0 && errno == ESRCH) {
@@ -541,16 +599,17 @@ static int unanswered(int pid, const int *tids, int n, uint64_t seq, uint8_t *do
     return left;
 }
 
-/* A thread that has not answered and blocks the signal (pvlink's handlers
- * block nothing, so a mask is the thread's own): seen so at three looks
- * 20 ms apart, having run or slept meanwhile, it is not going to answer. */
+/* A thread that has not answered and blocks the signal (pvlink's SIGTRAP
+ * handler blocks nothing; its own handler blocks it only while it runs,
+ * for microseconds): seen so at three looks 20 ms apart, having run or
+ * slept meanwhile, it is not going to answer. */
 static int blocker(const int *tids, int n, const uint8_t *done, uint8_t *strikes,
                    unsigned long long *ran)
 {
     for (int i = 0; i < n; i++) {
         unsigned long long now = done[i] ? 0 : pvr__ran_ns(tids[i]);
         uintptr_t pc;
-        if (done[i] || pvr__blocks(tids[i], rt_sig) != 1)
+        if (done[i] || pvr__blocks(tids[i], rt_sig) != 1 || maybe_in_handler(tids[i]))
             strikes[i] = 0;
         else if ((now != ran[i] || pvr__where(tids[i], &pc) == PVR_BLOCKED) && ++strikes[i] >= 3)
             return tids[i];

@@ -107,8 +107,10 @@
  * A link whose changes are all one instruction to one instruction sends
  * no signal at all.  Threads that meet an int3 while a batch is written
  * take a trap each (two through a copy); the report counts signals, the
- * threads a round skipped, and traps.  pvlink's handlers block no signal
- * (SA_NODEFER), so /proc shows a thread's own mask.  Traps that are not
+ * threads a round skipped, and traps.  pvlink's SIGTRAP handler blocks no
+ * signal (SA_NODEFER), so /proc shows a thread's own mask; its real-time
+ * signal's handler blocks that signal while it runs, so that a round's
+ * signal never runs inside the previous one's.  Traps that are not
  * pvlink's go to the handler installed before (SA_SIGINFO or not, its
  * mask, SA_RESETHAND; SIG_DFL and SIG_IGN behave as the kernel would: a
  * trap kills, a sent SIGTRAP is ignored or kills).  A failure at any step
