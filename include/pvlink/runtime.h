@@ -136,7 +136,8 @@
  * tells valgrind which code changed (VALGRIND_DISCARD_TRANSLATIONS, a
  * no-op elsewhere), so programs run correctly under valgrind without
  * --smc-check; under valgrind, /proc shows valgrind's threads, so every
- * running thread is signalled in a round and masks are not checked.
+ * other thread is signalled in a round, masks are not checked, and a
+ * thread that traps yields (valgrind runs one thread at a time).
  *
  * Shared state.  A live link is not atomic for the other threads: while
  * it runs, one thread may run the new code of one site and the old code
