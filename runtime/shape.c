@@ -65,5 +65,7 @@ pvl_result pvr__shape(const uint8_t *old, const uint8_t *new, unsigned room, uin
     }
     if (emulated(old, room, addr, sh))
         return PVL_OK;
-    return pvl_tmpl_check(old, room, NULL);
+    /* a copy: whatever it writes (the site allowed it), it must run the
+     * same at another address */
+    return pvl_tmpl_check(old, room, ~0ull, NULL, NULL);
 }

@@ -99,7 +99,10 @@ static void live_protocol(void)
     CHECK_EQ(pvr_link(&rt_iface, pb, &o, &rep, &e), PVL_OK);
     CHECK_EQ(rep.live, 1);
     CHECK_EQ(rep.nbatches, (rep.nchanged + 2) / 3);
-    CHECK_EQ(rep.nrounds, rep.nbatches);
+    /* a round only for batches with a multi-instruction change; nobody to
+     * signal in a process of one thread */
+    CHECK(rep.nrounds >= 1 && rep.nrounds <= rep.nbatches);
+    CHECK_EQ(rep.nsignals, 0);
     rt_check_results("live B in batches of 3", ST_B);
     link_and_check("unlink", NULL, ST_NATIVE, PVR_LINK_LIVE);
 }

@@ -103,7 +103,7 @@ static void map_reach_anywhere(void)
  */
 
 static const struct pvl_op_info gen_ops[1] = {
-    {"f", 5, PVL_OP_RESULT | PVL_OP_NATIVE_CALL, 0, PVL_CLB_C, 0}};
+    {"f", 5, PVL_OP_RESULT | PVL_OP_NATIVE_CALL, 0, PVL_CLB_C, 0, 0}};
 static const struct pvl_iface gen_iface = {"nopie.gen", 1, 0, 1, gen_ops};
 
 static uint8_t *gen_at(uintptr_t want)
@@ -120,7 +120,8 @@ static uint8_t *gen_at(uintptr_t want)
     uint8_t *f = m + 64, *site = f + 5, *dflt = m + 128, *orig = m + 192;
     struct pvl_site *s = (struct pvl_site *)(m + 256);
 
-    *d = (struct pvl_iface_desc){"nopie.gen", 1, 0, 1};
+    *d = (struct pvl_iface_desc){PVL_DESC_MAGIC, PVL_FORMAT_MAJOR, PVL_FORMAT_MINOR,
+                                 "nopie.gen", 1, 0, 1};
     memcpy(f, "\xbf\x15\x00\x00\x00", 5); /* mov $21, %edi */
     pvl_emit_call(site, (uintptr_t)site, (uintptr_t)dflt);
     f[10] = 0xc3;
