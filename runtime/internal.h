@@ -143,6 +143,9 @@ PVR_HIDDEN int pvr__threads(int *tids, int cap, int self);
  * one, or unknown), PVR_GONE.  _settled looks once more at a running
  * thread, which may be finishing its way into a blocking call. */
 PVR_HIDDEN int pvr__where(int tid, uintptr_t *pc);
+/* Between these, pvr__where keeps the files it reads open (one link). */
+PVR_HIDDEN void pvr__looks_begin(void);
+PVR_HIDDEN void pvr__looks_end(void);
 PVR_HIDDEN int pvr__where_settled(int tid, uintptr_t *pc);
 /* 1 when (tid) blocks (sig), 0 when not, -1 when unknown.  _still tells a
  * mask the thread keeps (1) from one of a moment (libc's, pvlink's signal

@@ -638,9 +638,12 @@ static pvl_result apply_live(struct ctx *x)
     uint32_t traps = pvr__traps_count();
     pvl_result r;
 
+    pvr__looks_begin();
     if ((r = shapes(x)) != PVL_OK || (r = pvr__traps_ready(x->err)) != PVL_OK ||
-        (r = preflight(x)) != PVL_OK || (r = writer_open(x)) != PVL_OK)
+        (r = preflight(x)) != PVL_OK || (r = writer_open(x)) != PVL_OK) {
+        pvr__looks_end();
         return r;
+    }
     pvr__reap(release);
     for (size_t i = 0; i < a->n && r == PVL_OK; i += a->batch) {
         size_t n = a->n - i < a->batch ? a->n - i : a->batch;
@@ -652,6 +655,7 @@ static pvl_result apply_live(struct ctx *x)
                      strlen(x->err->msg), "; restoring failed too: %u sites stay new", a->nnew);
     }
     writer_close(x);
+    pvr__looks_end();
     a->ntraps = pvr__traps_count() - traps;
     if (r == PVL_OK)
         a->state = PVR_STATE_NEW, a->nnew = (uint32_t)a->n;

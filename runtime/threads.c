@@ -89,12 +89,58 @@ static int parse_syscall(const char *s, uintptr_t *pc)
     return errno || end == last + 1 ? PVR_RUNNING : PVR_BLOCKED;
 }
 
+/*
+ * During one link (pvr__looks_begin .. _end) the syscall files of up to
+ * MAX_KEPT threads stay open, so that the round after the int3s, which
+ * runs while other threads trap, reads each with one pread.  Under
+ * pvr__lock.
+ */
+#define MAX_KEPT 256
+static struct {
+    int tid, fd;
+} kept[MAX_KEPT];
+static int nkept, keeping;
+
+void pvr__looks_begin(void)
+{
+    keeping = 1;
+}
+
+void pvr__looks_end(void)
+{
+    while (nkept)
+        close(kept[--nkept].fd);
+    keeping = 0;
+}
+
+/* The open syscall file of (tid), or -1 (not kept: open it each time). */
+static int kept_fd(int tid)
+{
+    char path[64];
+    int fd;
+
+    for (int i = 0; i < nkept; i++)
+        if (kept[i].tid == tid)
+            return kept[i].fd;
+    if (!keeping || nkept == MAX_KEPT)
+        return -1;
+    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return -1;
+    kept[nkept].tid = tid, kept[nkept++].fd = fd;
+    return fd;
+}
+
 int pvr__where(int tid, uintptr_t *pc)
 {
     char buf[256];
+    int fd = kept_fd(tid);
+    ssize_t n = fd >= 0 ? pread(fd, buf, sizeof buf - 1, 0) : -1;
 
     *pc = 0;
-    if (task_file(tid, "syscall", buf, sizeof buf) < 0)
+    if (n >= 0)
+        buf[n] = '\0';
+    else if (task_file(tid, "syscall", buf, sizeof buf) < 0)
         return errno == ENOENT || errno == ESRCH ? PVR_GONE : PVR_RUNNING;
     return parse_syscall(buf, pc);
 }
