@@ -34,19 +34,59 @@
 /*
  * Padding from the end of the native code (label 772) to (room) bytes
  * after its start (label 771), and an assembly error if the native code is
- * longer than the room.  GNU as evaluates the length while it assembles:
- * recommended multi-byte NOPs (.nops, the forms pvl_emit_nops() writes)
- * and a clear .error.  LLVM's integrated assembler knows the length only
- * at layout, where .if cannot look and .nops refuses 0: one-byte NOPs
- * (.fill), and an .org that cannot move backwards ("invalid .org offset")
- * as the error.  Either way a site is its native code then NOPs.
+ * longer than the room.  The NOPs are the recommended forms, the bytes
+ * pvl_emit_nops() writes: 11-byte NOPs, then one NOP of the rest (so a
+ * padding of up to 11 bytes is a single instruction).  GNU as evaluates
+ * the length while it assembles: .nops, and a clear .error.  LLVM's
+ * integrated assembler knows the length only at layout, where .if cannot
+ * look and .nops refuses 0: each form is made of .fills of at most 4 bytes
+ * (its widest pattern) whose count is 1 or 0 by the length, and an .org that cannot move backwards ("invalid .org
+ * offset") is the error.
  */
 #ifdef __clang__
-#define PVL_SITE_PAD_                                                        \
-    ".fill %c[pvl_room] - (772b - 771b), 1, 0x90\n\t"                        \
-    ".org 771b + %c[pvl_room]\n\t"
-#define PVL_SITE_COPY_PAD_                                                   \
-    ".fill %c[pvl_room] - (772b - 771b), 1, 0x90\n\t"
+/* The NOP forms as one assembler macro, defined once per translation
+ * unit (and once per module under LTO, whose module assembly is merged):
+ * an asm statement per site stays short. */
+__asm__(".ifndef .Lpvl_nops_defined\n"
+        ".set .Lpvl_nops_defined, 1\n"
+        ".macro pvl_nops len\n"
+        ".fill ((\\len) / 11 >= 1) & 1, 4, 0x0f2e6666\n"
+        ".fill ((\\len) / 11 >= 1) & 1, 4, 0x0000841f\n"
+        ".fill ((\\len) / 11 >= 1) & 1, 3, 0x000000\n"
+        ".fill ((\\len) / 11 >= 2) & 1, 4, 0x0f2e6666\n"
+        ".fill ((\\len) / 11 >= 2) & 1, 4, 0x0000841f\n"
+        ".fill ((\\len) / 11 >= 2) & 1, 3, 0x000000\n"
+        ".fill ((\\len) / 11 >= 3) & 1, 4, 0x0f2e6666\n"
+        ".fill ((\\len) / 11 >= 3) & 1, 4, 0x0000841f\n"
+        ".fill ((\\len) / 11 >= 3) & 1, 3, 0x000000\n"
+        ".fill ((\\len) / 11 >= 4) & 1, 4, 0x0f2e6666\n"
+        ".fill ((\\len) / 11 >= 4) & 1, 4, 0x0000841f\n"
+        ".fill ((\\len) / 11 >= 4) & 1, 3, 0x000000\n"
+        ".fill ((\\len) / 11 >= 5) & 1, 4, 0x0f2e6666\n"
+        ".fill ((\\len) / 11 >= 5) & 1, 4, 0x0000841f\n"
+        ".fill ((\\len) / 11 >= 5) & 1, 3, 0x000000\n"
+        ".fill ((\\len) % 11 == 1) & 1, 1, 0x90\n"
+        ".fill ((\\len) % 11 == 2) & 1, 2, 0x9066\n"
+        ".fill ((\\len) % 11 == 3) & 1, 3, 0x001f0f\n"
+        ".fill ((\\len) % 11 == 4) & 1, 4, 0x00401f0f\n"
+        ".fill ((\\len) % 11 == 5) & 1, 4, 0x00441f0f\n"
+        ".fill ((\\len) % 11 == 5) & 1, 1, 0x00\n"
+        ".fill ((\\len) % 11 == 6) & 1, 4, 0x441f0f66\n"
+        ".fill ((\\len) % 11 == 6) & 1, 2, 0x0000\n"
+        ".fill ((\\len) % 11 == 7) & 1, 4, 0x00801f0f\n"
+        ".fill ((\\len) % 11 == 7) & 1, 3, 0x000000\n"
+        ".fill ((\\len) % 11 == 8) & 1, 4, 0x00841f0f\n"
+        ".fill ((\\len) % 11 == 8) & 1, 4, 0x00000000\n"
+        ".fill ((\\len) % 11 == 9) & 1, 4, 0x841f0f66\n"
+        ".fill ((\\len) % 11 == 9) & 1, 4, 0x00000000\n"
+        ".fill ((\\len) % 11 == 9) & 1, 1, 0x00\n"
+        ".fill ((\\len) % 11 == 10) & 1, 4, 0x1f0f2e66\n"
+        ".fill ((\\len) % 11 == 10) & 1, 4, 0x00000084\n"
+        ".fill ((\\len) % 11 == 10) & 1, 2, 0x0000\n"
+        ".endm\n"
+        ".endif\n");
+#define PVL_SITE_COPY_PAD_ "pvl_nops %c[pvl_room]-(772b-771b)\n\t"
+#define PVL_SITE_PAD_ PVL_SITE_COPY_PAD_ ".org 771b + %c[pvl_room]\n\t"
 #else
 #define PVL_SITE_PAD_                                                        \
     ".if (772b - 771b) > %c[pvl_room]\n\t"                                   \
