@@ -792,6 +792,21 @@ static pvl_result dead_end(const struct cwalk *w, const struct ast *s, size_t of
     return r;
 }
 
+/* Where an indirect transfer of this code goes: into the environment's
+ * gates (1, writing *decl, and returning), or to a C function. */
+static int gate(const struct cwalk *w, uint64_t *decl)
+{
+    const struct pvl_callcode *c = w->c;
+    uint64_t g = 0;
+
+    if (!c->open && c->entry_at && c->entry_at(c->ctx, PVL_OFF_ENV, &g)) {
+        *decl = g;
+        return 1;
+    }
+    *decl = PVL_CLB_C;
+    return 0;
+}
+
 /* The control transfer ending instruction (in) at (off): 1 when the path
  * goes on at the next instruction. */
 static pvl_result leave(struct cwalk *w, struct ast *s, size_t off, const struct pvl_insn *in,
@@ -807,10 +822,12 @@ static pvl_result leave(struct cwalk *w, struct ast *s, size_t off, const struct
     case PVL_FLOW_RET:
         return exit_via(w, s, 0, off, in);
     case PVL_FLOW_IJMP:
-        return exit_via(w, s, PVL_CLB_C, off, in);
+        gate(w, &decl);
+        return exit_via(w, s, decl, off, in);
     case PVL_FLOW_ICALL:
-        call_out(w, s, PVL_CLB_C, off);
-        *goes_on = !c_call_ends_path(w, s, off + in->len);
+        where = gate(w, &decl);
+        call_out(w, s, decl, off);
+        *goes_on = where || !c_call_ends_path(w, s, off + in->len);
         return PVL_OK;
     case PVL_FLOW_OTHER: /* a trap, in code of a process: the path ends */
         return PVL_OK;

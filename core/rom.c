@@ -59,7 +59,33 @@ static pvl_result check_format(const struct pvl_rom_header *h, size_t len,
     return PVL_OK;
 }
 
-/* The header on its own: size, checksum, reserved fields. */
+/* The header flags a minor version defines. */
+static uint32_t flags_of(uint16_t minor)
+{
+    return minor >= 1 ? PVL_ROM_GATES : 0;
+}
+
+/*
+ * The gates' declaration (2.1): believed, since the environment's bytes
+ * are not in the image, so held to what a reader that does not know it
+ * assumes instead (a C function): within PVL_CLB_C, and with STACK.
+ * Without the flag the mask is reserved space.
+ */
+static pvl_result check_gates(const struct pvl_rom_header *h, struct pvl_diag *d)
+{
+    uint64_t g = h->gate_writes;
+
+    if (h->format_minor >= 1 && (h->flags & PVL_ROM_GATES)) {
+        if ((g & ~PVL_CLB_C) || !(g & PVL_CLB(STACK)))
+            return pvl__fail(d, PVL_E_ROM_GATES, "header.gate_writes", PVL_NOINDEX, g);
+        return PVL_OK;
+    }
+    if (known_minor(h) && g)
+        return pvl__fail(d, PVL_E_ROM_RESERVED, "header.gate_writes", PVL_NOINDEX, g);
+    return PVL_OK;
+}
+
+/* The header on its own: size, checksum, flags, reserved fields. */
 static pvl_result check_header(const struct pvl_rom_header *h, size_t len,
                                struct pvl_diag *d)
 {
@@ -70,13 +96,13 @@ static pvl_result check_header(const struct pvl_rom_header *h, size_t len,
     if (h->checksum != (sum = pvl_rom_checksum(h, h->size)))
         return pvl__fail2(d, PVL_E_ROM_CHECKSUM, "header.checksum", PVL_NOINDEX, h->checksum,
                           sum, PVL_DIAG_CHECKSUM);
-    if (known_minor(h) && h->flags)
+    if (known_minor(h) && (h->flags & ~flags_of(h->format_minor)))
         return pvl__fail(d, PVL_E_ROM_RESERVED, "header.flags", PVL_NOINDEX, h->flags);
-    for (unsigned i = 0; known_minor(h) && i < 4; i++)
+    for (unsigned i = 0; known_minor(h) && i < 2; i++)
         if (h->reserved[i])
             return pvl__fail(d, PVL_E_ROM_RESERVED, "header.reserved", PVL_NOINDEX,
                              h->reserved[i]);
-    return PVL_OK;
+    return check_gates(h, d);
 }
 
 static pvl_result check_iface(const struct pvl_rom_header *h,
@@ -208,7 +234,7 @@ static pvl_result check_probe_bounds(const struct rom *r, struct pvl_diag *d)
  */
 
 /* The pvl_callcode callback: (off), relative to the code at (base), is
- * the start of a used call entry. */
+ * the start of a used call entry; PVL_OFF_ENV asks about the gates. */
 struct entry_ctx {
     const struct rom *r;
     uint64_t base;
@@ -219,6 +245,10 @@ static int entry_at(void *ctx, int64_t off, uint64_t *declared)
     const struct entry_ctx *c = ctx;
     uint64_t at = c->base + (uint64_t)off;
 
+    if (off == PVL_OFF_ENV) { /* the environment: its gates, if declared */
+        *declared = pvl_rom_gates(c->r->h);
+        return *declared != 0;
+    }
     for (uint32_t j = 0; j < c->r->h->table_count; j++) {
         const struct pvl_rom_entry *e = &c->r->t[j];
         if (used(c->r, j) && e->call_off && e->call_off == at) {

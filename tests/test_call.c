@@ -205,4 +205,75 @@ static void other_entries(void)
     CHECK_EQ(pvl_call_check(&c, PVL_CLB_C, &w, &d), PVL_E_TMPL_BRANCH);
 }
 
-T_CASES(T(compiled_c_preserves), T(hand_written), T(other_entries))
+/* Gates (format 2.1): the callback says indirect transfers enter the
+ * environment, which writes rax, the flags and the stack. */
+#define GATES (PVL_CLB(RAX) | PVL_CLB(FLAGS) | STK)
+
+static int gates(void *ctx, int64_t off, uint64_t *declared)
+{
+    (void)ctx;
+    if (off != PVL_OFF_ENV)
+        return 0;
+    *declared = GATES;
+    return 1;
+}
+
+struct gated {
+    const char *what;
+    const char *code;
+    size_t len;
+    int open;
+    uint64_t declared;
+    pvl_result want;
+    uint32_t off;
+    uint8_t state;
+    uint64_t writes;
+};
+
+/* clang-format off */
+static const struct gated gated[] = {
+    {"save form: rax kept around the gate", C("\x50\xb8\x05\x00\x00\x00\xff\x15\x00\x00\x00\x00"
+                                               "\x58\xc3"), 0, PVL_CLB(FLAGS) | STK, PVL_OK, 0, NS,
+     PVL_CLB(FLAGS) | STK},
+    {"tail jump into a gate", C("\xb8\x05\x00\x00\x00\xff\x25\x00\x00\x00\x00"), 0, GATES, PVL_OK,
+     0, NS, GATES},
+    {"the gate writes rax, not declared", C("\xff\x25\x00\x00\x00\x00"), 0, PVL_CLB(FLAGS) | STK,
+     PVL_E_EFFECT, 0, PVL_RAX, 0},
+    {"a gate returns: a path after it is live", C("\xff\x15\x00\x00\x00\x00\x50\xc3"), 0, GATES,
+     PVL_E_CALL_STACK, 7, NS, 0},
+    {"open code: an indirect call is a C call", C("\xff\x15\x00\x00\x00\x00\xc3"), 1, GATES,
+     PVL_E_EFFECT, 0, PVL_RCX, 0},
+};
+/* clang-format on */
+
+static void gate_transfers(void)
+{
+    char msg[240];
+
+    for (size_t i = 0; i < sizeof gated / sizeof gated[0]; i++) {
+        const struct gated *g = &gated[i];
+        struct pvl_callcode c = {(const uint8_t *)g->code, g->len, g->open, gates, NULL, NULL};
+        struct pvl_diag d = {0};
+        uint64_t w = 0;
+        pvl_result r = pvl_call_check(&c, g->declared, &w, &d);
+
+        pvl_diag_format(&d, msg, sizeof msg);
+        if (r != g->want)
+            t_fail(__FILE__, __LINE__, "%s: \"%s\" (%s), expected \"%s\"", g->what,
+                   pvl_strerror(r), r ? msg : "", pvl_strerror(g->want));
+        else if (r == PVL_OK && w != g->writes)
+            t_fail(__FILE__, __LINE__, "%s: writes %#llx, expected %#llx", g->what,
+                   (unsigned long long)w, (unsigned long long)g->writes);
+        else if (r != PVL_OK && (d.off != g->off || d.state != g->state))
+            t_fail(__FILE__, __LINE__, "%s: %s (off %u state %u, expected %u %u)", g->what, msg,
+                   d.off, d.state, g->off, g->state);
+    }
+    /* without the callback's word, the save form is a C call: refused */
+    struct pvl_callcode c = {(const uint8_t *)gated[0].code, gated[0].len, 0, NULL, NULL, NULL};
+    struct pvl_diag d = {0};
+    CHECK_EQ(pvl_call_check(&c, PVL_CLB(FLAGS) | STK, NULL, &d), PVL_E_EFFECT);
+    CHECK_EQ(d.state, PVL_RCX);
+    CHECK_EQ(d.off, 6);
+}
+
+T_CASES(T(compiled_c_preserves), T(hand_written), T(other_entries), T(gate_transfers))

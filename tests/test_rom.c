@@ -71,12 +71,12 @@ static void m_truncate(uint8_t *img, size_t *len) { (void)img; *len = 63; }
 static void m_magic(uint8_t *img, size_t *len) { (void)len; HDR(img)->magic ^= 1; }
 static void m_major1(uint8_t *img, size_t *len) { (void)len; HDR(img)->format_major = 1; }
 static void m_major3(uint8_t *img, size_t *len) { (void)len; HDR(img)->format_major = 3; }
-static void m_minor_reserved(uint8_t *img, size_t *len) { (void)len; HDR(img)->format_minor = PVL_FORMAT_MINOR + 1; HDR(img)->reserved[3] = 9; HDR(img)->flags = 2; ENT(img, 1)->reserved1 = 5; ENT(img, 1)->flags = 0x80; }
+static void m_minor_reserved(uint8_t *img, size_t *len) { (void)len; HDR(img)->format_minor = PVL_FORMAT_MINOR + 1; HDR(img)->reserved[1] = 9; HDR(img)->flags = 2; ENT(img, 1)->reserved1 = 5; ENT(img, 1)->flags = 0x80; }
 static void m_size_big(uint8_t *img, size_t *len) { HDR(img)->size = (uint32_t)*len + 1; }
 static void m_size_small(uint8_t *img, size_t *len) { (void)len; HDR(img)->size = 63; }
 static void m_checksum(uint8_t *img, size_t *len) { img[*len - 1] ^= 0x40; }
-static void m_flags(uint8_t *img, size_t *len) { (void)len; HDR(img)->flags = 1; }
-static void m_reserved(uint8_t *img, size_t *len) { (void)len; HDR(img)->reserved[3] = 7; }
+static void m_flags(uint8_t *img, size_t *len) { (void)len; HDR(img)->flags = 2; }
+static void m_reserved(uint8_t *img, size_t *len) { (void)len; HDR(img)->reserved[1] = 7; }
 static void m_iface(uint8_t *img, size_t *len) { (void)len; memcpy(HDR(img)->iface, "pvlink.kernel", 14); }
 static void m_iface_unterminated(uint8_t *img, size_t *len) { (void)len; memset(HDR(img)->iface, 'x', 24); }
 static void m_iface_major(uint8_t *img, size_t *len) { (void)len; HDR(img)->iface_major = 2; }
@@ -426,5 +426,128 @@ static void seal_refuses_bad_sizes(void)
     free(img);
 }
 
+/* ------------------------------------------------------------------------
+ * Gates (format 2.1): a ROM declares what its environment's gates write;
+ * poke, a "save" operation, calls one with rax saved around it.
+ */
+#define GATES (PVL_CLB(RAX) | SAVE)
+
+static uint8_t *gated_rom(size_t *size)
+{
+    /* push %rax; mov $1, %eax; call *ptr(%rip); pop %rax; ret; ptr: .quad 0 */
+    static const uint8_t poke[] = "\x50\xb8\x01\x00\x00\x00\xff\x15\x02\x00\x00\x00"
+                                  "\x58\xc3";
+    /* mov $2, %eax; jmp *ptr(%rip); ptr: .quad 0 */
+    static const uint8_t get[] = "\xb8\x02\x00\x00\x00\xff\x25\x00\x00\x00\x00";
+    static const uint8_t ptr[8];
+    static struct romb b;
+    uint32_t p, g;
+
+    romb_init(&b, "pvlink.test", 1, 0);
+    p = romb_code(&b, poke, sizeof poke - 1);
+    romb_data(&b, ptr, sizeof ptr);
+    g = romb_code(&b, get, sizeof get - 1);
+    romb_data(&b, ptr, sizeof ptr);
+    romb_op(&b, TOP_POKE, PVL_ACT_CALL, 0, 0, 0, p, SAVE);
+    romb_op(&b, TOP_GET, PVL_ACT_CALL, 0, 0, 0, g, GATES);
+    romb_gates(&b, GATES);
+    return romb_finish(&b, size);
+}
+
+static void gated_rom_loads(void)
+{
+    size_t n;
+    uint8_t *img = gated_rom(&n);
+    struct pvl_impl impl[TOP_NOPS];
+    struct pvl_env env;
+    struct pvl_diag d;
+
+    CHECK_EQ(HDR(img)->format_minor, 1);
+    CHECK_EQ(HDR(img)->flags, PVL_ROM_GATES);
+    CHECK_EQ(pvl_rom_gates(HDR(img)), GATES);
+    CHECK_EQ(pvl_rom_load(img, n, 0x10000000, &fx_iface, impl, &env, &d), PVL_OK);
+    CHECK_EQ(impl[TOP_POKE].action, PVL_ACT_CALL);
+    CHECK_EQ(impl[TOP_POKE].call_clobbers, SAVE);
+    CHECK_EQ(impl[TOP_GET].call_clobbers, GATES);
+    free(img);
+}
+
+static void g_as_2_0(uint8_t *img, size_t *len) { (void)len; HDR(img)->format_minor = 0; HDR(img)->flags = 0; HDR(img)->gate_writes = 0; }
+static void g_flag_in_2_0(uint8_t *img, size_t *len) { (void)len; HDR(img)->format_minor = 0; }
+static void g_no_flag(uint8_t *img, size_t *len) { (void)len; HDR(img)->flags = 0; }
+static void g_no_stack(uint8_t *img, size_t *len) { (void)len; HDR(img)->gate_writes = PVL_CLB(RAX) | PVL_CLB(FLAGS); }
+static void g_callee_saved(uint8_t *img, size_t *len) { (void)len; HDR(img)->gate_writes |= PVL_CLB(RBX); }
+static void g_rsp(uint8_t *img, size_t *len) { (void)len; HDR(img)->gate_writes |= PVL_CLB(RSP); }
+static void g_reserved_bit(uint8_t *img, size_t *len) { (void)len; HDR(img)->gate_writes |= 1ull << 21; }
+static void g_writes_rcx(uint8_t *img, size_t *len) { (void)len; HDR(img)->gate_writes |= PVL_CLB(RCX); }
+static void g_vector(uint8_t *img, size_t *len) { (void)len; HDR(img)->gate_writes |= PVL_CLB(XMM0); }
+static void g_unknown_flag(uint8_t *img, size_t *len) { (void)len; HDR(img)->flags |= 2; }
+static void g_newer_minor(uint8_t *img, size_t *len) { (void)len; HDR(img)->format_minor = PVL_FORMAT_MINOR + 1; HDR(img)->flags |= 2; HDR(img)->reserved[1] = 3; }
+static void g_newer_rcx(uint8_t *img, size_t *len) { g_newer_minor(img, len); g_writes_rcx(img, len); }
+static void g_header_reserved(uint8_t *img, size_t *len) { (void)len; HDR(img)->reserved[0] = 1; }
+
+/* clang-format off */
+static const struct message_case gate_cases[] = {
+    {"gates declared", NULL, 0, NULL},
+    /* a 2.0 reader's view: the flag and the mask ignored, gate calls are C calls */
+    {"the same code read as 2.0", g_as_2_0, 1,
+     "entry.call[0] +6: ff 15 02 00 00 00 writes rcx, which the entry does not declare"},
+    {"gates flag in a 2.0 image", g_flag_in_2_0, 1,
+     "header.flags: reserved ROM field is not zero (0x1)"},
+    {"gate_writes without the flag", g_no_flag, 1,
+     "header.gate_writes: reserved ROM field is not zero (0x110001)"},
+    {"gates without stack", g_no_stack, 1,
+     "header.gate_writes: ROM gates must declare stack and nothing a C call may not change "
+     "(0x10001)"},
+    {"gates writing a callee-saved register", g_callee_saved, 1,
+     "header.gate_writes: ROM gates must declare stack and nothing a C call may not change "
+     "(0x110009)"},
+    {"gates writing rsp", g_rsp, 1,
+     "header.gate_writes: ROM gates must declare stack and nothing a C call may not change "
+     "(0x110011)"},
+    {"gates writing a reserved bit", g_reserved_bit, 1,
+     "header.gate_writes: ROM gates must declare stack and nothing a C call may not change "
+     "(0x310001)"},
+    {"gates writing rcx, which poke does not declare", g_writes_rcx, 1,
+     "entry.call[0] +6: ff 15 02 00 00 00 writes rcx, which the entry does not declare"},
+    {"gates writing xmm0: beyond poke's sites", g_vector, 1,
+     "entry.call[0] +6: ff 15 02 00 00 00 writes xmm0, which the entry does not declare"},
+    {"unknown header flag, this minor", g_unknown_flag, 1,
+     "header.flags: reserved ROM field is not zero (0x3)"},
+    {"newer minor: unknown flag and reserved ignored, gates kept", g_newer_minor, 1, NULL},
+    {"newer minor: gates still checked", g_newer_rcx, 1,
+     "entry.call[0] +6: ff 15 02 00 00 00 writes rcx, which the entry does not declare"},
+    {"header reserved", g_header_reserved, 1,
+     "header.reserved: reserved ROM field is not zero (0x1)"},
+};
+/* clang-format on */
+
+static void gates_checked(void)
+{
+    char msg[300];
+
+    for (size_t i = 0; i < sizeof gate_cases / sizeof gate_cases[0]; i++) {
+        const struct message_case *c = &gate_cases[i];
+        size_t len;
+        uint8_t *img = gated_rom(&len);
+        struct pvl_diag d = {0};
+        pvl_result r;
+
+        if (c->mutate)
+            c->mutate(img, &len);
+        if (c->reseal)
+            pvl_rom_seal(img, len);
+        r = load(img, len, &d);
+        pvl_diag_format(&d, msg, sizeof msg);
+        if (!c->want && r != PVL_OK)
+            t_fail(__FILE__, __LINE__, "%s: refused: %s", c->name, msg);
+        else if (c->want && strcmp(msg, c->want))
+            t_fail(__FILE__, __LINE__, "%s:\n      %s\n  expected:\n      %s", c->name,
+                   r ? msg : "accepted", c->want);
+        free(img);
+    }
+    printf("  %zu gate declarations\n", sizeof gate_cases / sizeof gate_cases[0]);
+}
+
 T_CASES(T(good_rom_loads), T(seal_refuses_bad_sizes), T(each_defect_refused), T(message_names_field),
-        T(messages_exact), T(link_refusals_change_nothing))
+        T(messages_exact), T(link_refusals_change_nothing), T(gated_rom_loads), T(gates_checked))

@@ -168,6 +168,11 @@ static void text_header(FILE *out, const char *elf, const char *rom,
             p->rom.h.iface_major, p->rom.h.iface_minor, cat);
     fprintf(out, "ROM at 0x%llx (%s)\n", (unsigned long long)p->rom_addr,
             p->addr_why);
+    if (pvl_rom_gates(&p->rom.h)) {
+        pvl_mask_format(pvl_rom_gates(&p->rom.h), ",", cat, sizeof cat);
+        fprintf(out, "ROM gates write %s (declared, not derived: indirect calls and jumps "
+                     "of its code enter its environment)\n", cat);
+    }
     if (p->rom_addr < e->hi &&
         (p->rom_addr >= e->lo || e->lo - p->rom_addr < p->rom.h.size))
         fprintf(out, "warning: the ROM (0x%llx, %u bytes) overlaps the "
@@ -295,6 +300,11 @@ static void show_json(FILE *out, const char *elf, const char *rom,
     pvt_json_num(&j, "minor", p->rom.h.iface_minor);
     pvt_json_hex(&j, "rom_address", p->rom_addr);
     pvt_json_str(&j, "rom_address_from", p->addr_why);
+    if (pvl_rom_gates(&p->rom.h)) {
+        char m[400];
+        pvl_mask_format(pvl_rom_gates(&p->rom.h), ",", m, sizeof m);
+        pvt_json_str(&j, "gates_declared", m);
+    }
     pvt_json_arr(&j, "sites");
     for (size_t i = 0; i < p->b->tab.nsites; i++)
         if (plan_row(p, i, &w))

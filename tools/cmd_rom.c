@@ -20,6 +20,23 @@ static int rom_offset(void *ctx, uint64_t addr, char *buf, size_t n)
     return 1;
 }
 
+/* The gates (format 2.1): a declaration the linker believes, since the
+ * environment's bytes are not in the image; say so. */
+static void show_gates(FILE *out, const struct pvt_rom *r)
+{
+    uint64_t g = pvl_rom_gates(&r->h);
+    char m[400];
+
+    if (!g) {
+        fprintf(out, "gates: none (indirect calls and jumps count as C calls)\n");
+        return;
+    }
+    pvl_mask_format(g, ",", m, sizeof m);
+    fprintf(out, "gates: indirect calls and jumps through RIP-relative memory enter the "
+                 "environment,\n  which writes %s (declared by the ROM, not derived: "
+                 "its code is not in the image)\n", m);
+}
+
 static void show_header(FILE *out, const char *name, const struct pvt_rom *r)
 {
     char cat[256];
@@ -37,6 +54,7 @@ static void show_header(FILE *out, const char *name, const struct pvt_rom *r)
                 r->h.probe_len, r->h.probe_len == 1 ? "" : "s", r->h.probe_off);
     else
         fprintf(out, "probe: none\n");
+    show_gates(out, r);
     if (r->len > r->h.size)
         fprintf(out, "note: the file has %zu bytes after the image\n",
                 r->len - r->h.size);
@@ -115,12 +133,17 @@ struct rom_ctx {
     uint64_t base;
 };
 
-/* pvl_callcode's entry_at: the start of a call entry of the table. */
+/* pvl_callcode's entry_at: the start of a call entry of the table, or
+ * (PVL_OFF_ENV) the gates. */
 static int entry_at(void *ctx, int64_t off, uint64_t *declared)
 {
     const struct rom_ctx *c = ctx;
     uint64_t at = c->base + (uint64_t)off;
 
+    if (off == PVL_OFF_ENV) {
+        *declared = pvl_rom_gates(&c->r->h);
+        return *declared != 0;
+    }
     for (uint32_t i = 0; i < c->r->h.table_count; i++) {
         struct pvl_rom_entry e;
         memcpy(&e, c->r->img + c->r->h.table_off + i * sizeof e, sizeof e);

@@ -76,6 +76,11 @@ void romb_probe(struct romb *b, uint32_t off)
     b->probe = off, b->probe_len = piece_len(b, off);
 }
 
+void romb_gates(struct romb *b, uint64_t writes)
+{
+    b->gates = writes;
+}
+
 static int by_op(const void *a, const void *b)
 {
     const struct pvl_rom_entry *x = a, *y = b;
@@ -99,7 +104,8 @@ void *romb_finish(const struct romb *b, size_t *size)
         .iface_minor = b->minor, .size = (uint32_t)total,
         .table_off = (uint32_t)tab, .table_count = (uint32_t)b->nent,
         .probe_off = b->probe_len ? b->probe + (uint32_t)code : 0,
-        .probe_len = b->probe_len};
+        .probe_len = b->probe_len, .flags = b->gates ? PVL_ROM_GATES : 0,
+        .gate_writes = b->gates};
     memcpy(h->iface, b->iface, sizeof h->iface);
     memcpy(t, b->ent, b->nent * sizeof *t);
     qsort(t, b->nent, sizeof *t, by_op);

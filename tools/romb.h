@@ -29,6 +29,7 @@ struct romb {
     } piece[ROMB_MAX_PIECES];
     size_t npiece;
     uint32_t probe, probe_len; /* code offset and length; 0 length: none */
+    uint64_t gates;            /* PVL_ROM_GATES declaration; 0: none */
 };
 
 /* Start an image for interface (iface) version (major).(minor). */
@@ -56,6 +57,9 @@ struct pvl_rom_entry *romb_op(struct romb *b, uint16_t op, int action, uint32_t 
 
 /* The probe: the piece at (off) from romb_code. */
 void romb_probe(struct romb *b, uint32_t off);
+
+/* Declare gates (format 2.1) that write (writes). */
+void romb_gates(struct romb *b, uint64_t writes);
 
 /* Lay the image out and seal it.  Returns a malloc'd image of (*size)
  * bytes, or NULL on allocation failure. */

@@ -33,6 +33,12 @@
  * fields and unknown flag bits are zero in inputs of its own minor or older
  * (a producer that sets them is broken), and ignores them in inputs of a
  * newer minor.  Anything an older reader must not ignore needs a new major.
+ *
+ * Minor versions of format 2:
+ *   2.0  the records and images below, without what 2.1 adds;
+ *   2.1  a ROM may declare gates into its environment (PVL_ROM_GATES and
+ *        header.gate_writes).  A 2.0 reader ignores them and refuses
+ *        code that enters a gate (see PVL_ROM_GATES).
  */
 #ifndef PVLINK_ABI_H
 #define PVLINK_ABI_H
@@ -44,7 +50,7 @@
 
 /* Format version of the records and images described here. */
 #define PVL_FORMAT_MAJOR 2
-#define PVL_FORMAT_MINOR 0
+#define PVL_FORMAT_MINOR 1
 
 /* ROM magic: the bytes "PVLR" in memory order (little-endian 0x524c5650). */
 #define PVL_ROM_MAGIC 0x524c5650u
@@ -171,6 +177,28 @@ struct pvl_iface_desc {
 };
 
 /*
+ * ROM header flags (struct pvl_rom_header.flags), by the format minor
+ * version that gave them a meaning.
+ *
+ * PVL_ROM_GATES (2.1): the environment has gates, code outside the image
+ * that the image's code enters.  In call entries and the probe, every
+ * indirect call or jump through RIP-relative memory (the only indirect
+ * transfers a ROM's code may make) enters the environment, which writes
+ * what (gate_writes) declares and returns to the caller.  The bytes of
+ * the environment cannot be decoded, so this mask is the one declaration
+ * the linker believes rather than derives.  It must name STACK (the call
+ * pushes its return address; the environment may use the stack below it)
+ * and lie within PVL_CLB_C.  Without the flag such transfers count as
+ * calls of C functions (PVL_CLB_C), and (gate_writes) is zero.  A 2.0
+ * reader ignores the flag and the mask and takes a gate for a C function,
+ * which writes at least as much: it may refuse a ROM a 2.1 reader accepts
+ * (a kernel's "save" operations do not allow a C call), never link one
+ * wrongly.
+ */
+#define PVL_ROM_GATES 0x1u
+#define PVL_ROM_FLAGS_VALID 0x1u
+
+/*
  * ROM image header, at offset 0 of the image.  (size) is the whole image in
  * bytes; (checksum) is FNV-1a (32-bit) over all (size) bytes with the
  * checksum field itself read as zero; the table is (table_count) entries
@@ -179,8 +207,10 @@ struct pvl_iface_desc {
  * probe_len), if probe_len is not 0, is code the kernel calls before
  * planning, with the C convention and no arguments: it returns nonzero in
  * eax to accept the environment, 0 to decline it; it is checked like a call
- * entry and may change what a C call may change.  (flags) and (reserved)
- * are zero in format 2.0.
+ * entry and may change what a C call may change.  (flags) are PVL_ROM_*
+ * bits (none in format 2.0); (gate_writes) is the gates' declaration with
+ * PVL_ROM_GATES (format 2.1; reserved, zero, in 2.0 and without the flag);
+ * (reserved) is zero.
  */
 struct pvl_rom_header {
     uint32_t magic;
@@ -196,7 +226,8 @@ struct pvl_rom_header {
     uint32_t flags;
     uint32_t probe_off;
     uint32_t probe_len;
-    uint32_t reserved[4];
+    uint64_t gate_writes;
+    uint32_t reserved[2];
 };
 
 /* ROM entry flags (struct pvl_rom_entry.flags). */
@@ -260,7 +291,8 @@ PVL_STATIC_ASSERT(offsetof(struct pvl_rom_header, table_count) == 48, "hdr.tcnt"
 PVL_STATIC_ASSERT(offsetof(struct pvl_rom_header, flags) == 52, "hdr.flags");
 PVL_STATIC_ASSERT(offsetof(struct pvl_rom_header, probe_off) == 56, "hdr.poff");
 PVL_STATIC_ASSERT(offsetof(struct pvl_rom_header, probe_len) == 60, "hdr.plen");
-PVL_STATIC_ASSERT(offsetof(struct pvl_rom_header, reserved) == 64, "hdr.reserved");
+PVL_STATIC_ASSERT(offsetof(struct pvl_rom_header, gate_writes) == 64, "hdr.gates");
+PVL_STATIC_ASSERT(offsetof(struct pvl_rom_header, reserved) == 72, "hdr.reserved");
 
 PVL_STATIC_ASSERT(sizeof(struct pvl_rom_entry) == 40, "pvl_rom_entry layout");
 PVL_STATIC_ASSERT(offsetof(struct pvl_rom_entry, action) == 2, "ent.action");
@@ -273,6 +305,14 @@ PVL_STATIC_ASSERT(offsetof(struct pvl_rom_entry, call_len) == 16, "ent.clen");
 PVL_STATIC_ASSERT(offsetof(struct pvl_rom_entry, reserved1) == 20, "ent.res1");
 PVL_STATIC_ASSERT(offsetof(struct pvl_rom_entry, tmpl_clobbers) == 24, "ent.tclb");
 PVL_STATIC_ASSERT(offsetof(struct pvl_rom_entry, call_clobbers) == 32, "ent.cclb");
+
+/* What the gates of a validated ROM header write: its (gate_writes) with
+ * PVL_ROM_GATES in an image of format 2.1 or newer, else 0 (no gates:
+ * indirect transfers count as C calls). */
+static inline uint64_t pvl_rom_gates(const struct pvl_rom_header *h)
+{
+    return h->format_minor >= 1 && (h->flags & PVL_ROM_GATES) ? h->gate_writes : 0;
+}
 
 /* Resolve a self-relative field of a record loaded in memory. */
 static inline const void *pvl_rel(const int32_t *field)

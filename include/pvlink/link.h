@@ -44,6 +44,7 @@ PVL_BEGIN_DECLS
  X(E_ROM_UNALLOWED,  "entry declares changes its operation's sites do not allow") \
  X(E_ROM_MISSING,    "ROM entry lacks the template or call its action needs") \
  X(E_ROM_REQUIRED,   "ROM entry requires native, which is no change")        \
+ X(E_ROM_GATES,      "ROM gates must declare stack and nothing a C call may not change") \
  X(E_TMPL_DECODE,    "instruction pvlink cannot decode")                     \
  X(E_TMPL_BRANCH,    "branch lands outside the code or inside an instruction") \
  X(E_TMPL_RET,       "return-like instruction")                              \
@@ -244,7 +245,9 @@ pvl_result pvl_rom_seal(void *img, size_t len);
  * (impl) are then unspecified.
  * Refuses: short image, bad magic, another format major (naming both), size
  * beyond (len), bad checksum (stored and computed), non-zero reserved fields
- * or unknown flags (in images of this minor or older), other interface or
+ * or unknown flags (in images of this minor or older; a 2.0 image has no
+ * flags, and gate_writes is reserved without PVL_ROM_GATES), a gate
+ * declaration without STACK or beyond PVL_CLB_C, other interface or
  * major version, a table out of bounds or of more than PVL_ROM_TABLE_MAX
  * entries, unknown operation (unless the ROM is for a newer minor version,
  * whose extra operations are ignored), entries not sorted by operation (or
@@ -282,7 +285,13 @@ pvl_result pvl_tmpl_check(const uint8_t *t, size_t len, uint64_t declared,
  * from its start is examined).  (entry_at), if not NULL, says whether code
  * offset (off) (relative to (code), may be negative) is the start of a
  * call entry, and what that one declares: branches and calls may go there.
+ * For code that is not open it is also asked, with (off) PVL_OFF_ENV,
+ * where indirect calls and jumps (through RIP-relative memory) go: 1 and
+ * (*declared) if they enter the environment's gates, which write that
+ * much (a ROM's PVL_ROM_GATES declaration); 0 if they go to C functions
+ * (PVL_CLB_C).
  */
+#define PVL_OFF_ENV INT64_MIN
 struct pvl_callcode {
     const uint8_t *code;
     size_t len;
@@ -299,8 +308,10 @@ struct pvl_callcode {
  * it or at a call entry's start; every path ends in ret or a tail jump,
  * with RSP back where it was; indirect calls and jumps only through a
  * RIP-relative pointer (any indirect call and a RIP-relative jump, in open
- * code), whose target counts as a C function (PVL_CLB_C); calls and jumps
- * to another entry count what that entry declares.  What it writes is the
+ * code), whose target counts as a C function (PVL_CLB_C), or, when
+ * (entry_at) says so for PVL_OFF_ENV, as a gate writing what it declares
+ * and returning; calls and jumps to another entry count what that entry
+ * declares.  What it writes is the
  * union over the reachable instructions, the entries it calls and STACK,
  * less the general registers and flags that hold their entry value again
  * at every exit (saved and restored through the stack); it must lie in

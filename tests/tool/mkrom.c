@@ -17,6 +17,10 @@
  *   newer    pvlink.kernel 1.1 with an entry for operation 40, unknown to
  *            the 1.0 catalog (so not checked), whose template offset is
  *            far outside the image: ignored, never read
+ *   gates    format 2.1: gates declared to write rax, flags and stack;
+ *            read_cr3 jumps into one, write_cr3 calls one with rax saved
+ *   gates20  the same code in a 2.0 image, without the declaration (what
+ *            a 2.0 reader makes of it)
  *
  * Call entries are a bare `ret` or a few instructions: nothing runs them.
  */
@@ -25,6 +29,7 @@
 #include <string.h>
 
 #include <pvlink/kernel_ops.h>
+#include <pvlink/link.h>
 
 #include "../../tools/romb.h"
 
@@ -123,12 +128,39 @@ static void newer(struct romb *b)
     romb_op(b, 40, PVL_ACT_INLINE, 0x7ffff000u, 5, 0, ROMB_NONE, 0);
 }
 
+/* mov $OP, %eax; jmp *gate(%rip) and push %rax; mov $OP, %eax; call
+ * *gate(%rip); pop %rax; ret, the gate pointer after each */
+static void gate_code(struct romb *b)
+{
+    static const uint8_t ptr[8];
+
+    romb_init(b, PVK_IFACE_NAME, PVK_IFACE_MAJOR, PVK_IFACE_MINOR);
+    call(b, PVK_OP_READ_CR3, R("\xb8\x0b\x00\x00\x00\xff\x25\x00\x00\x00\x00"),
+         SAVE_RAX | STK);
+    romb_data(b, ptr, sizeof ptr);
+    call(b, PVK_OP_WRITE_CR3,
+         R("\x50\xb8\x0c\x00\x00\x00\xff\x15\x02\x00\x00\x00\x58\xc3"),
+         PVL_CLB(FLAGS) | STK);
+    romb_data(b, ptr, sizeof ptr);
+}
+
+static void gates(struct romb *b)
+{
+    gate_code(b);
+    romb_gates(b, SAVE_RAX | STK);
+}
+
+static void gates20(struct romb *b)
+{
+    gate_code(b);
+}
+
 static const struct {
     const char *name;
     void (*make)(struct romb *);
 } kinds[] = {{"kernel", kernel}, {"refuse", refuse}, {"test", test},
              {"unknown", unknown}, {"badtmpl", badtmpl}, {"probe", probe},
-             {"liar", liar}, {"newer", newer}};
+             {"liar", liar}, {"newer", newer}, {"gates", gates}, {"gates20", gates20}};
 
 int main(int argc, char **argv)
 {
@@ -140,7 +172,11 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], kinds[i].name))
             continue;
         kinds[i].make(&b);
-        void *img = romb_finish(&b, &n);
+        uint8_t *img = romb_finish(&b, &n);
+        if (img && !strcmp(argv[1], "gates20")) { /* a 2.0 image */
+            ((struct pvl_rom_header *)img)->format_minor = 0;
+            pvl_rom_seal(img, n);
+        }
         if (!img || !(f = fopen(argv[2], "wb")) || fwrite(img, 1, n, f) != n ||
             fclose(f)) {
             perror(argv[2]);
@@ -149,6 +185,7 @@ int main(int argc, char **argv)
         free(img);
         return 0;
     }
-    fprintf(stderr, "usage: mkrom kernel|refuse|test|unknown|badtmpl|probe|liar|newer FILE\n");
+    fprintf(stderr, "usage: mkrom kernel|refuse|test|unknown|badtmpl|probe|liar|newer|gates|"
+                    "gates20 FILE\n");
     return 2;
 }

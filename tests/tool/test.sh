@@ -50,7 +50,7 @@ fail() { echo "FAIL tool:$1: $2"; }
 # that the output does not depend on the build directory.
 cp "$fx/fixture" "$fx/fixture-stripped.so" "$fx/bad" "$fx/alias" "$work/"
 cd "$work" || exit 1
-for k in kernel refuse test unknown badtmpl probe liar newer; do
+for k in kernel refuse test unknown badtmpl probe liar newer gates gates20; do
     "$fx/mkrom" $k $k.rom || { fail setup "mkrom $k failed"; exit 1; }
 done
 printf 'just some text\n' >notelf.txt
@@ -137,6 +137,8 @@ golden rom_kernel 0 "$PVLINK" rom kernel.rom
 golden rom_unknown 0 "$PVLINK" rom unknown.rom
 golden rom_newer 0 "$PVLINK" rom newer.rom
 golden rom_probe 0 "$PVLINK" rom probe.rom
+golden rom_gates 0 "$PVLINK" rom gates.rom
+golden plan_gates 0 "$PVLINK" plan fixture gates.rom
 golden plan_kernel 0 "$PVLINK" plan fixture kernel.rom
 golden plan_json 0 "$PVLINK" plan --json fixture kernel.rom
 json_ok plan_json && pass plan_json_parses ||
@@ -239,10 +241,10 @@ refuse rom_bad_magic 3 \
 cp kernel.rom bad-sum.rom
 printf '\xcc' | dd of=bad-sum.rom bs=1 seek=400 conv=notrunc status=none
 refuse rom_bad_checksum 3 \
-    "pvlink rom: bad-sum.rom: invalid ROM image: header.checksum: ROM checksum mismatch (stored 0x374cb6df, computed 0xd2700a81)" \
+    "pvlink rom: bad-sum.rom: invalid ROM image: header.checksum: ROM checksum mismatch (stored 0x726fcb6e, computed 0xf4563708)" \
     "$PVLINK" rom bad-sum.rom
 refuse plan_bad_rom 3 \
-    "pvlink plan: bad-sum.rom: invalid ROM image: header.checksum: ROM checksum mismatch (stored 0x374cb6df, computed 0xd2700a81)" \
+    "pvlink plan: bad-sum.rom: invalid ROM image: header.checksum: ROM checksum mismatch (stored 0x726fcb6e, computed 0xf4563708)" \
     "$PVLINK" plan fixture bad-sum.rom
 head -c 10 kernel.rom >short.rom
 refuse rom_short 3 \
@@ -254,6 +256,11 @@ refuse rom_template_escapes 3 \
 refuse rom_lying_template 3 \
     "pvlink rom: liar.rom: invalid ROM image: entry.template[0] +0: xor %eax, %eax writes rax, which the entry does not declare" \
     "$PVLINK" rom liar.rom
+# Gate calls in a 2.0 image are C calls, which a "save" operation does not
+# allow (the 2.1 declaration is what makes gates.rom acceptable).
+refuse rom_gates_2_0 3 \
+    "pvlink rom: gates20.rom: invalid ROM image: entry.call[0] +5: jmp *0xb writes rcx, which the entry does not declare" \
+    "$PVLINK" rom gates20.rom
 refuse plan_lying_template 3 \
     "pvlink plan: liar.rom: invalid ROM image: entry.template[0] +0: xor %eax, %eax writes rax, which the entry does not declare" \
     "$PVLINK" plan fixture liar.rom
@@ -313,7 +320,7 @@ for c in sites rom plan check; do
 done
 version=$(sed -n 's/^#define PVT_VERSION "\(.*\)"/\1/p' "$root/tools/version.h")
 run version "$PVLINK" --version
-[ "$status" = 0 ] && [ "$(cat version.out)" = "pvlink $version (site and ROM format 2.0, pvlink.kernel 1.1)" ] &&
+[ "$status" = 0 ] && [ "$(cat version.out)" = "pvlink $version (site and ROM format 2.1, pvlink.kernel 1.1)" ] &&
     pass version || fail version "status $status: $(cat version.out)"
 
 # ------------------------------------------------------------------------
