@@ -39,6 +39,7 @@ include tests/tests.mk
 include guest/guest.mk
 include rom/rom.mk
 include monitor/monitor.mk
+include monitor/spt/spt.mk
 include tests/iface/iface.mk
 include bench/bench.mk
 include demo/demo.mk

@@ -48,13 +48,26 @@ $(B)/host/bench/bench_server.o: $(B)/host/bench/%.o: bench/%.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(BENCH_CFLAGS) -c $< -o $@
 
+# pvlink-spt: the reference kernel trapped vs linked (bench_spt.c).
+$(BENCH_DIR)/bench_spt: $(B)/host/bench/bench_spt.o
+	$(quiet) LD $@
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^
+$(B)/host/bench/bench_spt.o: bench/bench_spt.c bench/bench.h
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(BENCH_CFLAGS) -c $< -o $@
+BENCH_SPT_RUN := $(BENCH_DIR)/bench_spt $(PVLINK_SPT) $(GUEST_KERNEL)
+
 BENCH_BINS := $(BENCH_DIR)/bench_calls $(BENCH_DIR)/bench_link $(BENCH_DIR)/bench_server
 bench-runtime: $(BENCH_BINS)
 	$(Q)bench/run.sh $(BENCH_DIR)
-bench: bench-runtime
-bench-smoke: $(BENCH_BINS)
-	$(Q)PVL_BENCH_QUICK=1 bench/run.sh $(BENCH_DIR) >$(BENCH_DIR)/smoke.log 2>&1 || \
+bench-spt: $(BENCH_DIR)/bench_spt $(PVLINK_SPT) $(GUEST_KERNEL)
+	$(Q)$(BENCH_SPT_RUN)
+bench: bench-runtime bench-spt
+bench-smoke: $(BENCH_BINS) $(BENCH_DIR)/bench_spt $(PVLINK_SPT) $(GUEST_KERNEL)
+	$(Q){ PVL_BENCH_QUICK=1 bench/run.sh $(BENCH_DIR) && \
+		PVL_BENCH_QUICK=1 $(BENCH_SPT_RUN); } >$(BENCH_DIR)/smoke.log 2>&1 || \
 		{ tail -n 30 $(BENCH_DIR)/smoke.log; echo "bench-smoke: a benchmark failed"; exit 1; }
 	$(Q)echo "bench-smoke: every benchmark ran (quick mode; figures not meaningful)"
-TEST_BINS += $(BENCH_BINS)
-.PHONY: bench-runtime bench-smoke
+TEST_BINS += $(BENCH_BINS) $(BENCH_DIR)/bench_spt
+.PHONY: bench-runtime bench-spt bench-smoke

@@ -1,11 +1,11 @@
 # make install / make uninstall: PREFIX (default /usr/local), DESTDIR, and
 # BINDIR, LIBDIR, INCLUDEDIR, MANDIR, PKGCONFIGDIR, CMAKEDIR below it.
-#   bin/         pvlink, pvlink-run
+#   bin/         pvlink, pvlink-run, pvlink-spt
 #   lib/         libpvlink.a, libpvlink.so.1 and its link, pkgconfig/pvlink.pc,
 #                cmake/pvlink/ (find_package(pvlink): pvlink::pvlink)
 #   include/     pvlink/*.h
-#   share/man/   pvlink(1), pvlink-run(1), pvlink(3) and a page name for
-#                each function it documents
+#   share/man/   pvlink(1), pvlink-run(1), pvlink-spt(1), pvlink(3) and a
+#                page name for each function it documents
 # The .pc file is written here, so that it carries this invocation's
 # PREFIX; libdir and includedir are expressed through ${prefix} when they
 # lie below it, so that `pkg-config --define-prefix` can relocate an
@@ -30,8 +30,8 @@ PC_RPATH := $(if $(filter $(LIBDIR),$(SYSTEM_LIBDIRS)),,-Wl,-rpath,$${libdir} )
 pc_dir = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
 rel_to = $(shell realpath -m --relative-to=$(1) $(2))
 
-INSTALL_BINS := $(PVLINK_BIN) $(PVLINK_RUN)
-INSTALL_MAN1 := man/pvlink.1 man/pvlink-run.1
+INSTALL_BINS := $(PVLINK_BIN) $(PVLINK_RUN) $(PVLINK_SPT)
+INSTALL_MAN1 := man/pvlink.1 man/pvlink-run.1 man/pvlink-spt.1
 INSTALL_MAN3 := man/pvlink.3
 # The functions and macros pvlink(3) documents, each a page name of its own.
 MAN3_ALIASES := $(shell sed -n 's/^    \(pv[lr]_[a-z_0-9]*\);$$/\1/p' mk/libpvlink.map) \

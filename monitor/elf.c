@@ -14,6 +14,7 @@
 #include <elf.h>
 #include <stdarg.h>
 #include <err.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,7 @@ __attribute__((noreturn, format(printf, 2, 3))) static void
 refuse(const struct image *im, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "pvlink-run: kernel %s: ", im->path);
+    fprintf(stderr, "%s: kernel %s: ", program_invocation_short_name, im->path);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);

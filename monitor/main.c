@@ -44,116 +44,39 @@ static const char usage_text[] =
     "failed (triple fault, KVM error, timeout); 67 host failure (/dev/kvm, memory)\n"
     "or the console (stdout) closed while the guest ran (SIGPIPE is ignored).\n";
 
-__attribute__((noreturn)) static void usage_error(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "pvlink-run: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n(pvlink-run --help for usage)\n");
-    exit(MON_EXIT_USAGE);
-}
-
-static unsigned long number(const char *s, unsigned long lo, unsigned long hi, const char *opt)
-{
-    char *end;
-    unsigned long v = strtoul(s, &end, 10);
-
-    if (!*s || *end || v < lo || v > hi) {
-        fprintf(stderr, "pvlink-run: %s: \"%s\" is not a number in [%lu, %lu]\n", opt, s, lo,
-                hi);
-        exit(MON_EXIT_USAGE);
-    }
-    return v;
-}
-
-enum {
-    O_ROM = 256, O_NO_ROM, O_POLICY, O_LATE, O_STATS, O_JSON, O_TIMEOUT, O_CPUS, O_NO_ACPI,
-    O_SWITCH, O_SWITCH_AFTER
-};
+enum { O_LATE = MON_O_NEXT, O_CPUS, O_NO_ACPI, O_SWITCH, O_SWITCH_AFTER };
 
 static const struct option longopts[] = {
-    {"mem", required_argument, 0, 'm'}, {"rom", required_argument, 0, O_ROM},
-    {"no-rom", no_argument, 0, O_NO_ROM}, {"policy", required_argument, 0, O_POLICY},
-    {"late-link", no_argument, 0, O_LATE}, {"stats", no_argument, 0, O_STATS},
-    {"stats-json", required_argument, 0, O_JSON}, {"timeout", required_argument, 0, O_TIMEOUT},
-    {"cpus", required_argument, 0, O_CPUS}, {"no-acpi", no_argument, 0, O_NO_ACPI},
-    {"rom-switch", required_argument, 0, O_SWITCH},
-    {"rom-switch-after", required_argument, 0, O_SWITCH_AFTER},
-    {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+    MON_OPTIONS,
+    {"late-link", no_argument, 0, O_LATE}, {"cpus", required_argument, 0, O_CPUS},
+    {"no-acpi", no_argument, 0, O_NO_ACPI}, {"rom-switch", required_argument, 0, O_SWITCH},
+    {"rom-switch-after", required_argument, 0, O_SWITCH_AFTER}, {0, 0, 0, 0},
 };
 
-static void add_policy(struct mon_opts *o, const char *arg)
-{
-    char why[160];
-
-    if (o->npolicy == (int)(sizeof o->policy / sizeof o->policy[0]))
-        usage_error("--policy %s: too many overrides", arg);
-    if (mon_policy_parse(arg, &o->policy[o->npolicy], why, sizeof why) != 0) {
-        fprintf(stderr, "pvlink-run: --policy: %s\n", why);
-        exit(MON_EXIT_USAGE);
-    }
-    o->npolicy++;
-}
-
+/* pvlink-run's own options (front.c has the others). */
 static void parse_option(struct mon_opts *o, int c, const char *arg)
 {
     switch (c) {
-    case 'm': o->mem = number(arg, 8, 3072, "--mem") << 20; break;
-    case O_ROM: o->rom_file = arg; break;
-    case O_NO_ROM: o->no_rom = true; break;
-    case O_POLICY: add_policy(o, arg); break;
     case O_LATE: o->late_link = true; break;
-    case O_STATS: o->stats = true; break;
-    case O_JSON: o->stats_json = arg; break;
-    case O_TIMEOUT: o->timeout = (unsigned)number(arg, 1, 86400, "--timeout"); break;
-    case O_CPUS: o->cpus = (unsigned)number(arg, 1, MON_MAX_CPUS, "--cpus"); break;
+    case O_CPUS: o->cpus = (unsigned)mon_number(arg, 1, MON_MAX_CPUS, "--cpus"); break;
     case O_NO_ACPI: o->no_acpi = true; break;
     case O_SWITCH: o->switch_file = arg; break;
     case O_SWITCH_AFTER:
-        o->switch_after = (int)number(arg, 0, 86400, "--rom-switch-after");
+        o->switch_after = (int)mon_number(arg, 0, 86400, "--rom-switch-after");
         break;
-    case 'h': fputs(usage_text, stdout); exit(0);
-    default: usage_error("%s", "unknown option");
     }
-}
-
-/* The command line: everything after KERNEL (and an optional "--"),
- * joined with spaces. */
-static char *join(char **argv, int n)
-{
-    size_t len = 1;
-    for (int i = 0; i < n; i++)
-        len += strlen(argv[i]) + 1;
-    char *s = calloc(1, len);
-    if (!s)
-        err(MON_EXIT_HOST, "command line");
-    for (int i = 0; i < n; i++) {
-        if (i)
-            strcat(s, " ");
-        strcat(s, argv[i]);
-    }
-    return s;
 }
 
 static void parse(struct mon_opts *o, int argc, char **argv)
 {
-    int c;
-
-    *o = (struct mon_opts){.mem = 64ull << 20, .cpus = 1, .switch_after = -1};
-    while ((c = getopt_long(argc, argv, "+m:h", longopts, NULL)) != -1)
-        parse_option(o, c, optarg);
-    if (optind >= argc)
-        usage_error("%s", "no KERNEL given");
-    o->kernel = argv[optind++];
-    if (optind < argc && !strcmp(argv[optind], "--"))
-        optind++;
-    o->cmdline = join(argv + optind, argc - optind);
+    mon_parse(o, argc, argv, longopts, usage_text, parse_option);
     if (o->no_rom && (o->rom_file || o->npolicy || o->late_link))
-        usage_error("%s", "--no-rom cannot be combined with --rom, --policy or --late-link");
+        mon_usage_error("%s", "--no-rom cannot be combined with --rom, --policy or --late-link");
     if (o->no_acpi && o->cpus > 1)
-        usage_error("%s", "--no-acpi leaves the kernel one CPU: it cannot be combined with "
-                    "--cpus 2 or more");
+        mon_usage_error("%s", "--no-acpi leaves the kernel one CPU: it cannot be combined "
+                        "with --cpus 2 or more");
     if (o->switch_after >= 0 && !o->switch_file)
-        usage_error("%s", "--rom-switch-after needs --rom-switch FILE");
+        mon_usage_error("%s", "--rom-switch-after needs --rom-switch FILE");
 }
 
 int main(int argc, char **argv)

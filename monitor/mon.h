@@ -22,6 +22,7 @@
 #ifndef PVL_MON_H
 #define PVL_MON_H
 
+#include <getopt.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -170,12 +171,13 @@ uint64_t mon_vm_guest_tsc(struct mon_vm *vm);
  * rom2 on SIGUSR1 or after (switch_after) seconds (-1: only on the
  * signal).  Returns pvlink-run's exit status. */
 int mon_run(struct mon_vm *vm, unsigned timeout, int switch_after);
-/* Write guest console bytes to stdout; returns -1 (and stops the VM with
- * MON_EXIT_HOST) if stdout is gone.  Called with the VM lock held. */
-int mon_console(struct mon_vm *vm, const void *buf, size_t n);
 /* Stop every vCPU with (status) unless a status is already set; with the
- * VM lock held. */
+ * VM lock held (pvlink-spt: note the status). */
 void mon_stop_locked(struct mon_vm *vm, int status);
+/* front.c: write guest console bytes to stdout; returns -1 (and stops the
+ * guest with MON_EXIT_HOST) if stdout is gone.  Called with the VM lock
+ * held. */
+int mon_console(struct mon_vm *vm, const void *buf, size_t n);
 
 /* hcall.c: handle a hypercall whose request is at guest-physical (gpa);
  * with the VM lock held. */
@@ -187,8 +189,34 @@ void mon_hcall_malformed(struct mon_vm *vm);
 void mon_stats_print(const struct mon_vm *vm, FILE *f);
 int mon_stats_json(const struct mon_vm *vm, const char *path);
 
-/* Guest memory: a host pointer to [gpa, gpa + len) if it lies inside guest
- * RAM (overflow-safe), else NULL. */
+/* boot.c: guest memory: a host pointer to [gpa, gpa + len) if it lies
+ * inside guest RAM (overflow-safe), else NULL. */
 void *mon_gpa(const struct mon_vm *vm, uint64_t gpa, uint64_t len);
+/* Write the PVH start_info, memory map (low RAM from (ram_from)) and
+ * (cmdline) into guest memory, with ACPI's RSDP at (rsdp) (0: none);
+ * refuses (MON_EXIT_USAGE) a command line longer than MON_CMDLINE_MAX - 1. */
+void mon_pvh_write(struct mon_vm *vm, const char *cmdline, uint64_t rsdp, uint64_t ram_from);
+
+/* front.c: the command line, for both monitors.  The options they share
+ * (MON_OPTIONS in their getopt tables) are parsed into (o) by mon_parse,
+ * which hands any other option of (longopts) to (option) (NULL: none),
+ * prints (usage) for -h, then takes KERNEL and its command line (after an
+ * optional "--", joined with spaces, malloc'd).  A usage error (fmt with
+ * one string argument), a number out of [lo, hi] for option (opt), a bad
+ * --policy OP=ACTION: a message and MON_EXIT_USAGE. */
+enum {
+    MON_O_ROM = 256, MON_O_NO_ROM, MON_O_POLICY, MON_O_STATS, MON_O_JSON, MON_O_TIMEOUT,
+    MON_O_NEXT /* a monitor's own options from here */
+};
+#define MON_OPTIONS                                                                       \
+    {"mem", required_argument, 0, 'm'}, {"rom", required_argument, 0, MON_O_ROM},           \
+        {"no-rom", no_argument, 0, MON_O_NO_ROM},                                           \
+        {"policy", required_argument, 0, MON_O_POLICY}, {"stats", no_argument, 0, MON_O_STATS}, \
+        {"stats-json", required_argument, 0, MON_O_JSON},                                   \
+        {"timeout", required_argument, 0, MON_O_TIMEOUT}, {"help", no_argument, 0, 'h'}
+__attribute__((noreturn)) void mon_usage_error(const char *fmt, const char *arg);
+unsigned long mon_number(const char *s, unsigned long lo, unsigned long hi, const char *opt);
+void mon_parse(struct mon_opts *o, int argc, char **argv, const struct option *longopts,
+               const char *usage, void (*option)(struct mon_opts *o, int c, const char *arg));
 
 #endif

@@ -31,20 +31,6 @@
 typedef void (*port_fn)(struct mon_vm *vm, uint16_t port, int out, uint8_t *data,
                         int size);
 
-int mon_console(struct mon_vm *vm, const void *buf, size_t n)
-{
-    const char *s = buf;
-
-    vm->st.console_bytes += n;
-    if (fwrite(s, 1, n, stdout) == n && (!n || s[n - 1] != '\n' || fflush(stdout) == 0))
-        return 0;
-    if (errno != EPIPE)
-        return 0; /* other errors are not the guest's business */
-    mon_stop_locked(vm, MON_EXIT_HOST);
-    vm->console_closed = true;
-    return -1;
-}
-
 static void com1(struct mon_vm *vm, uint16_t port, int out, uint8_t *data, int size)
 {
     int reg = port - MON_COM1;

@@ -16,13 +16,6 @@
 
 #include "mon.h"
 
-void *mon_gpa(const struct mon_vm *vm, uint64_t gpa, uint64_t len)
-{
-    if (gpa > vm->mem_size || len > vm->mem_size - gpa)
-        return NULL;
-    return vm->mem + gpa;
-}
-
 static int kvm_ioctl(int fd, unsigned long req, void *arg, const char *what)
 {
     int r = ioctl(fd, req, arg);
@@ -187,43 +180,9 @@ static void setup_cpuid(struct mon_vm *vm)
 }
 
 /* ------------------------------------------------------------------------
- * PVH entry: start_info, memory map, command line, registers.
+ * PVH entry: registers (boot.c writes start_info, memory map, command
+ * line).
  */
-
-struct hvm_memmap_entry {
-    uint64_t addr, size;
-    uint32_t type, reserved;
-};
-
-struct hvm_start_info {
-    uint32_t magic, version, flags, nr_modules;
-    uint64_t modlist_paddr, cmdline_paddr, rsdp_paddr, memmap_paddr;
-    uint32_t memmap_entries, reserved;
-};
-
-_Static_assert(sizeof(struct hvm_start_info) == 56, "PVH start_info");
-_Static_assert(sizeof(struct hvm_memmap_entry) == 24, "PVH memmap entry");
-
-/* The ROMs and the ACPI tables live in the reserved [640 KiB, 1 MiB). */
-static void write_start_info(struct mon_vm *vm, const char *cmdline, uint64_t rsdp)
-{
-    struct hvm_memmap_entry map[3] = {
-        {0, MON_LOW_RAM_END, 1, 0},
-        {MON_LOW_RAM_END, MON_HIGH_RAM - MON_LOW_RAM_END, 2, 0},
-        {MON_HIGH_RAM, vm->mem_size - MON_HIGH_RAM, 1, 0},
-    };
-    struct hvm_start_info si = {.magic = 0x336ec578, .version = 1,
-                                .cmdline_paddr = MON_CMDLINE, .rsdp_paddr = rsdp,
-                                .memmap_paddr = MON_MEMMAP, .memmap_entries = 3};
-    size_t n = strlen(cmdline);
-
-    if (n >= MON_CMDLINE_MAX)
-        errx(MON_EXIT_USAGE, "kernel command line: %zu bytes, at most %d", n,
-             MON_CMDLINE_MAX - 1);
-    memcpy(vm->mem + MON_CMDLINE, cmdline, n + 1);
-    memcpy(vm->mem + MON_MEMMAP, map, sizeof map);
-    memcpy(vm->mem + MON_START_INFO, &si, sizeof si);
-}
 
 static struct kvm_segment flat(uint16_t sel, uint8_t type)
 {
@@ -250,7 +209,7 @@ static void setup_registers(struct mon_vm *vm, uint32_t entry)
 
 void mon_vm_boot(struct mon_vm *vm, uint32_t entry, const char *cmdline)
 {
-    write_start_info(vm, cmdline, vm->acpi ? mon_acpi_build(vm) : 0);
+    mon_pvh_write(vm, cmdline, vm->acpi ? mon_acpi_build(vm) : 0, 0);
     setup_cpuid(vm);
     setup_registers(vm, entry);
 }

@@ -24,6 +24,7 @@ int main(void)
            PVL_ACT_NATIVE, PVL_ACT_INLINE, PVL_ACT_CALL, PVL_ACT_NOP);
     printf(".set ROM_MAGIC, %#x\n.set FORMAT_MAJOR, %d\n.set FORMAT_MINOR, %d\n",
            PVL_ROM_MAGIC, PVL_FORMAT_MAJOR, PVL_FORMAT_MINOR);
+    printf(".set ROM_GATES, %#x\n.set ENT_REQUIRED, %#x\n", PVL_ROM_GATES, PVL_ENT_REQUIRED);
     printf(".set IFACE_MAJOR, %d\n.set IFACE_MINOR, %d\n", PVK_IFACE_MAJOR, PVK_IFACE_MINOR);
     return 0;
 }

@@ -1,12 +1,9 @@
 /*
- * The pvlink monitor's ROM: header, table and templates.  Code for the call
- * entries is in console.c and clock.c; rom.ld puts this first, the code
- * after it, and defines rom_end (end of the image), rom_data (the data
- * area, at the next page boundary), the length of each call entry
- * (<name>_len) and the probe's place (rom_probe_off, rom_probe_len: 0
- * when the ROM has no rom_probe function).  Every offset is a difference of two
- * labels of the image, so the assembler and linker compute it and the
- * image holds no absolute address.  rom/pack seals the checksum.
+ * The pvlink monitor's ROM: header, table and templates (the macros are
+ * rom.inc's).  Code for the call entries is in console.c and clock.c;
+ * rom.ld puts this first, the code after it, and defines rom_end (end of
+ * the image), rom_data (the data area, at the next page boundary), the
+ * length of each call entry (<name>_len) and the probe's place.
  *
  * The choices, per the seeds: operations hardware virtualization handles
  * (interrupt flag, control registers, TLB, page tables) stay native or are
@@ -16,48 +13,9 @@
  * entry, so that `pvlink-run --policy` can change any action in place.
  */
 #include "ops.inc"
+#include "rom.inc"
 
-    .section .rom.head, "ax"
-    .globl rom_base
-rom_base:
-    .long ROM_MAGIC
-    .short FORMAT_MAJOR, FORMAT_MINOR
-1:  .ascii "pvlink.kernel"
-    .fill 24 - (. - 1b), 1, 0
-    .short IFACE_MAJOR, IFACE_MINOR
-    .long rom_end - rom_base            /* size */
-    .long 0                             /* checksum: sealed by rom/pack */
-    .long table - rom_base
-    .long (table_end - table) / ENTRY_SIZE
-    .long 0                             /* flags */
-    .long rom_probe_off - rom_base      /* probe: rom.ld, 0 when there is none */
-    .long rom_probe_len - rom_base
-    .long 0, 0, 0, 0                    /* reserved */
-    .if . - rom_base != HEADER_SIZE
-    .error "the ROM header must be HEADER_SIZE bytes"
-    .endif
-
-/* ENTRY op, action, template label (or none), what it may change, call
- * entry (or none: rom.ld defines <call>_len), what it may change, flags.
- * The masks are declarations: the linker checks them against the bytes. */
-.macro ENTRY op, action, tmpl=none, tclb=0, call=none, cclb=0, flags=0
-    .short OP_\op
-    .byte ACT_\action, \flags
-    .ifc \tmpl,none
-    .short 0, 0
-    .long 0
-    .else
-    .short t_\tmpl\()_end - t_\tmpl, 0
-    .long t_\tmpl - rom_base
-    .endif
-    .ifc \call,none
-    .long 0, 0
-    .else
-    .long \call - rom_base, \call\()_len - rom_base
-    .endif
-    .long 0
-    .quad \tclb, \cclb
-.endm
+    ROM_HEADER
 
     .balign 8
 table:
@@ -94,10 +52,7 @@ table:
     ENTRY io_delay,       NOP
     ENTRY console_write,  CALL, none, 0, rom_console_write, CLB_KC
     ENTRY clock_read,     CALL, none, 0, rom_clock_read, CLB_KC
-table_end:
-    .if (table_end - table) / ENTRY_SIZE != NOPS
-    .error "the ROM table must have one entry per operation"
-    .endif
+    TABLE_END
 
 /*
  * Templates: the instructions themselves, with nothing around them, one

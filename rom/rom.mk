@@ -25,11 +25,14 @@ $(B)/rom/%.o: rom/%.c
 
 # Only PC-relative relocations may reach the image: an absolute one would
 # hold the link address (0), not the run-time address.
+# $(call rom_pc_relative,OBJECTS,SECTIONS): refuse the others, outside the
+# sections the regular expression SECTIONS matches.
+rom_pc_relative = readelf -rW $(1) | awk '/^Relocation section/ { sec = $$3 } \
+	sec !~ /$(2)/ && / R_X86_64_(64|32|32S|16|8) / { print sec ": " $$0; bad = 1 } \
+	END { if (bad) { print "rom: absolute relocation in the ROM"; exit 1 } }' >&2
 $(B)/rom/rom.elf: $(ROM_OBJS) rom/rom.ld
 	$(quiet) LD-ROM $@
-	$(Q)readelf -rW $(ROM_OBJS) | awk '/^Relocation section/ { sec = $$3 } \
-		sec !~ /debug/ && / R_X86_64_(64|32|32S|16|8) / { print sec ": " $$0; bad = 1 } \
-		END { if (bad) { print "rom: absolute relocation in the ROM"; exit 1 } }' >&2
+	$(Q)$(call rom_pc_relative,$(ROM_OBJS),debug)
 	$(Q)$(LD) -nostdlib -static -T rom/rom.ld -o $@ $(ROM_OBJS)
 
 $(B)/rom/pack: $(B)/host/rom/pack.o $(LIBPVLCORE)
@@ -61,9 +64,7 @@ $(B)/rom/switch.o: rom/switch.S $(B)/rom/ops.inc
 
 $(B)/rom/rom-b.elf: $(ROM_B_OBJS) rom/rom.ld
 	$(quiet) LD-ROM $@
-	$(Q)readelf -rW $(ROM_B_OBJS) | awk '/^Relocation section/ { sec = $$3 } \
-		sec !~ /debug|rom_variant/ && / R_X86_64_(64|32|32S|16|8) / { print sec ": " $$0; bad = 1 } \
-		END { if (bad) { print "rom: absolute relocation in the ROM"; exit 1 } }' >&2
+	$(Q)$(call rom_pc_relative,$(ROM_B_OBJS),debug|rom_variant)
 	$(Q)$(LD) -nostdlib -static -T rom/rom.ld -o $@ $(ROM_B_OBJS)
 
 $(B)/rom/variant: $(B)/host/rom/variant.o $(LIBPVLCORE)

@@ -1,7 +1,7 @@
 # tests/: unit, end-to-end and fuzz tests.  `make check` builds and runs
 # them all through tests/run.sh, which ends with "N passed, N failed".
 
-T_HARNESS := $(call objs,host,tests/harness.c tests/fixture.c)
+T_HARNESS := $(call objs,host,tests/harness.c tests/fixture.c tests/runprog.c)
 ROMB_OBJS := $(call objs,host,tools/romb.c runtime/image.c)
 
 # Unit tests linked against the hosted core: tests/test_NAME.c -> build/tests/NAME

@@ -4,5 +4,5 @@
 # they document (man.sh), and `make install` used through pkg-config and
 # CMake by each compiler (tests/tool/install.sh).
 CHECKS += tests/lib/deps.sh "tests/lib/exports.sh $(LIBPVLINK_SO)" \
-          "tests/lib/man.sh $(PVLINK_RUN)" "tests/tool/install.sh --build $(B)"
-TEST_BINS += lib $(PVLINK_RUN)
+          "tests/lib/man.sh $(PVLINK_RUN) $(PVLINK_SPT)" "tests/tool/install.sh --build $(B)"
+TEST_BINS += lib $(PVLINK_RUN) $(PVLINK_SPT)

@@ -27,23 +27,18 @@
 #include <pvlink/link.h>
 
 #include "../harness.h"
+#include "../runprog.h"
 
 extern char **environ;
+
+/* tests/runprog.c's, by this file's names */
+#define env(name) t_env(name)
+#define slurp(path, buf, n) t_slurp(path, buf, n)
 
 struct res {
     int status;
     char out[8192], err[8192];
 };
-
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-    if (!v) {
-        fprintf(stderr, "test_monitor: %s is not set\n", name);
-        exit(2);
-    }
-    return v;
-}
 
 static int have_kvm(void)
 {
@@ -53,42 +48,11 @@ static int have_kvm(void)
     return 0;
 }
 
-static void slurp(const char *path, char *buf, size_t n)
-{
-    int fd = open(path, O_RDONLY);
-    ssize_t k = fd < 0 ? 0 : read(fd, buf, n - 1);
-    buf[k > 0 ? k : 0] = 0;
-    if (fd >= 0)
-        close(fd);
-}
-
 /* Run pvlink-run with (args) (NULL-terminated, after the program). */
 static void run(struct res *r, const char *const *args)
 {
-    char out[512], err[512];
-    const char *argv[32] = {env("MON_RUN")};
-    posix_spawn_file_actions_t fa;
-    pid_t pid;
-    int st, n = 1;
-
-    for (; args[n - 1] && n < 31; n++)
-        argv[n] = args[n - 1];
-    argv[n] = NULL;
-    snprintf(out, sizeof out, "%s/out", env("MON_TMP"));
-    snprintf(err, sizeof err, "%s/err", env("MON_TMP"));
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ) != 0) {
-        t_fail(__FILE__, __LINE__, "cannot run %s", argv[0]);
-        r->status = -1;
-        return;
-    }
-    posix_spawn_file_actions_destroy(&fa);
-    waitpid(pid, &st, 0);
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    slurp(out, r->out, sizeof r->out);
-    slurp(err, r->err, sizeof r->err);
+    r->status = t_run_prog(env("MON_RUN"), args, env("MON_TMP"), 0, r->out, r->err,
+                           sizeof r->out);
 }
 
 #define RUN(r, ...) run(r, (const char *const[]){__VA_ARGS__, NULL})

@@ -39,6 +39,7 @@ p=$d/usr/local
 want=$( {
     echo bin/pvlink
     echo bin/pvlink-run
+    echo bin/pvlink-spt
     echo lib/libpvlink.a
     echo lib/libpvlink.so
     echo lib/libpvlink.so.1
@@ -47,6 +48,7 @@ want=$( {
     echo lib/cmake/pvlink/pvlinkConfigVersion.cmake
     echo share/man/man1/pvlink.1
     echo share/man/man1/pvlink-run.1
+    echo share/man/man1/pvlink-spt.1
     echo share/man/man3/pvlink.3
     for f in $(sed -n 's/^    \(pv[lr]_[a-z_0-9]*\);$/\1/p' "$root/mk/libpvlink.map") \
         libpvlink PVL_IFACE PVL_IFACE_DEFAULTS PVR_PROVIDER_DESC PVR_CALL PVR_INLINE; do
