@@ -12,7 +12,8 @@
 const char *t_env(const char *name);
 
 /* Read the file at (path) into (buf), NUL-terminated, at most (n - 1)
- * bytes; an unreadable file reads as empty. */
+ * bytes (a longer file is a test failure); an unreadable file reads as
+ * empty. */
 void t_slurp(const char *path, char *buf, size_t n);
 
 /* Run (prog) with the NULL-terminated (args), its stdout and stderr in

@@ -37,7 +37,7 @@ extern char **environ;
 
 struct res {
     int status;
-    char out[8192], err[8192];
+    char out[1 << 16], err[1 << 14];
 };
 
 static int have_kvm(void)
