@@ -138,6 +138,11 @@
  * --smc-check; under valgrind, /proc shows valgrind's threads, so every
  * other thread is signalled in a round, masks are not checked, and a
  * thread that traps yields (valgrind runs one thread at a time).
+ * ThreadSanitizer blocks and defers signals in its own code: under it a
+ * live link may be refused (a running thread seen blocking SIGTRAP) or
+ * wait out its timeout for a deferred answer; it never writes half a
+ * link.  Link such programs before their threads start or at a quiet
+ * point.
  *
  * Shared state.  A live link is not atomic for the other threads: while
  * it runs, one thread may run the new code of one site and the old code
