@@ -7,6 +7,7 @@
  */
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -83,11 +84,34 @@ static bool common_option(struct mon_opts *o, int c, const char *arg, const char
     return true;
 }
 
+/*
+ * Standard input, output and error must be open before the monitor opens
+ * anything (guest RAM, /dev/kvm): a closed one would be reused by the next
+ * open, and the guest's console written into it.  A closed standard output
+ * ends the run at once (the console would go nowhere); a closed standard
+ * input or error is given /dev/null.
+ */
+static void check_stdio(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        if (fd == 1) {
+            fprintf(stderr, "%s: standard output is closed: the guest's console would go "
+                    "nowhere\n", program_invocation_short_name);
+            exit(MON_EXIT_HOST);
+        }
+        if (open("/dev/null", fd ? O_WRONLY : O_RDONLY) != fd)
+            exit(MON_EXIT_HOST);
+    }
+}
+
 void mon_parse(struct mon_opts *o, int argc, char **argv, const struct option *longopts,
                const char *usage, void (*option)(struct mon_opts *o, int c, const char *arg))
 {
     int c;
 
+    check_stdio();
     *o = (struct mon_opts){.mem = 64ull << 20, .cpus = 1, .switch_after = -1};
     while ((c = getopt_long(argc, argv, "+m:h", longopts, NULL)) != -1) {
         if (common_option(o, c, optarg, usage))
@@ -104,8 +128,10 @@ void mon_parse(struct mon_opts *o, int argc, char **argv, const struct option *l
     o->cmdline = join(argv + optind, argc - optind);
 }
 
-/* The guest's console: standard output, flushed at each line; a closed
- * one (EPIPE: SIGPIPE is ignored) stops the guest with MON_EXIT_HOST. */
+/* The guest's console: standard output, flushed at each line.  One that
+ * cannot be written (closed: EPIPE, SIGPIPE being ignored; full; gone)
+ * stops the guest with MON_EXIT_HOST: output that goes nowhere is a host
+ * failure, not a success. */
 int mon_console(struct mon_vm *vm, const void *buf, size_t n)
 {
     const char *s = buf;
@@ -113,9 +139,7 @@ int mon_console(struct mon_vm *vm, const void *buf, size_t n)
     vm->st.console_bytes += n;
     if (fwrite(s, 1, n, stdout) == n && (!n || s[n - 1] != '\n' || fflush(stdout) == 0))
         return 0;
-    if (errno != EPIPE)
-        return 0; /* other errors are not the guest's business */
+    vm->console_errno = errno ? errno : EIO;
     mon_stop_locked(vm, MON_EXIT_HOST);
-    vm->console_closed = true;
     return -1;
 }

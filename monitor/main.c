@@ -42,7 +42,7 @@ static const char usage_text[] =
     "exit status: the guest's (0..63, from the debug-exit port 0x501 or the exit\n"
     "hypercall); 64 bad command line; 65 kernel or ROM refused; 66 the guest\n"
     "failed (triple fault, KVM error, timeout); 67 host failure (/dev/kvm, memory)\n"
-    "or the console (stdout) closed while the guest ran (SIGPIPE is ignored).\n";
+    "or a console (stdout) that is closed or cannot be written (SIGPIPE is ignored).\n";
 
 enum { O_LATE = MON_O_NEXT, O_CPUS, O_NO_ACPI, O_SWITCH, O_SWITCH_AFTER };
 

@@ -123,7 +123,7 @@ struct mon_vm {
     uint8_t com1_lcr;
     bool late_link, link_sent, rom_present;
     bool switch_pending; /* a ROM switch not yet reported by POLL */
-    bool console_closed; /* stdout went away (EPIPE) */
+    int console_errno; /* stdout could not be written (EPIPE, ENOSPC...), or 0 */
     int exit_status;     /* -1 while running */
     const char *failure; /* why the guest failed, with exit_status 66 */
     unsigned failed_cpu;

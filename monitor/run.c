@@ -322,7 +322,8 @@ int mon_run(struct mon_vm *vm, unsigned timeout, int switch_after)
     if (vm->failure)
         fprintf(stderr, "pvlink-run: guest failed: %s (vCPU %u, rip %#llx)\n", vm->failure,
                 vm->failed_cpu, rip_of(&vm->cpu[vm->failed_cpu]));
-    else if (vm->console_closed)
-        fprintf(stderr, "pvlink-run: the console (stdout) was closed; guest stopped\n");
+    else if (vm->console_errno)
+        fprintf(stderr, "pvlink-run: the console (stdout) cannot be written (%s); guest "
+                "stopped\n", strerror(vm->console_errno));
     return vm->exit_status;
 }

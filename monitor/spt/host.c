@@ -148,10 +148,13 @@ static void host_call(void (*fn)(const void *, uint64_t), const void *p, uint64_
     __asm__ __volatile__("xrstor64 %0" : : "m"(xsave_area), "a"(lo), "d"(hi));
 }
 
+/* errno of a console write that failed, or 0 */
+static int output_errno;
+
 static void output(const void *p, uint64_t n)
 {
-    fwrite(p, 1, n, stdout);
-    fflush(stdout);
+    if (fwrite(p, 1, n, stdout) != n || fflush(stdout) != 0)
+        output_errno = errno ? errno : EIO;
 }
 
 static void hcall(const void *p, uint64_t gpa)
@@ -160,9 +163,16 @@ static void hcall(const void *p, uint64_t gpa)
     mon_hcall(&spt_vm, gpa);
 }
 
+/* A console that cannot be written (closed, full, gone) ends the run as a
+ * host failure, as in pvlink-run. */
 void spt_host_output(const char *p, size_t n)
 {
+    if (output_errno)
+        return; /* it failed already: the run is ending, and says why */
     host_call(output, p, n);
+    if (output_errno)
+        spt_stop(MON_EXIT_HOST, 0, "the console (stdout) cannot be written (%s)",
+                 strerror(output_errno));
 }
 
 void spt_host_hcall(uint32_t gpa)

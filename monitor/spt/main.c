@@ -47,7 +47,8 @@ static const char usage_text[] =
     "exit status: the guest's (0..63, from the debug-exit port 0x501 or the exit\n"
     "hypercall); 64 bad command line; 65 kernel or ROM refused; 66 the guest failed\n"
     "(triple fault, timeout, halt with nothing to wake it, an instruction or a\n"
-    "mapping pvlink-spt cannot give it, a forbidden system call); 67 host failure.\n";
+    "mapping pvlink-spt cannot give it, a forbidden system call); 67 host failure,\n"
+    "or a console (stdout) that is closed or cannot be written (SIGPIPE is ignored).\n";
 
 static struct mon_opts opts;
 static FILE *json;

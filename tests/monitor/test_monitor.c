@@ -131,7 +131,7 @@ static void usage_errors(void)
     expect(&r, 64, "--rom-switch-after needs --rom-switch FILE", "switch-after", __LINE__);
     RUN(&r, "--help");
     CHECK(r.status == 0 && strstr(r.out, "usage: pvlink-run") != NULL);
-    CHECK(strstr(r.out, "or the console (stdout) closed while the guest ran") != NULL);
+    CHECK(strstr(r.out, "or a console (stdout) that is closed or cannot be written") != NULL);
 }
 
 /* ------------------------------------------------------------------------
@@ -854,7 +854,8 @@ static void console_closed(void)
     snprintf(path, sizeof path, "%s/err", env("MON_TMP"));
     slurp(path, err, sizeof err);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 67);
-    CHECK(strstr(err, "pvlink-run: the console (stdout) was closed; guest stopped") != NULL);
+    CHECK(strstr(err, "pvlink-run: the console (stdout) cannot be written (Broken pipe); "
+                      "guest stopped") != NULL);
 }
 
 /* A ROM whose probe declines leaves the kernel native even under the
