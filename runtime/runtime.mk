@@ -1,10 +1,14 @@
 # runtime/: the user-space runtime (libpvlink): objects, providers, live
 # linking.  Its tests live in tests/runtime/, built here too.
 
+# The one reader of untrusted ELF files (runtime/elf.h): in the library
+# (not exported), and compiled into the pvlink command and the monitors.
+PVELF_SRCS := runtime/elf.c
+
 RUNTIME_SRCS := runtime/image.c runtime/error.c runtime/registry.c \
                 runtime/veneer.c runtime/sys.c runtime/provider.c \
                 runtime/link.c runtime/patch.c runtime/trap.c \
-                runtime/threads.c runtime/code.c runtime/shape.c
+                runtime/threads.c runtime/code.c runtime/shape.c $(PVELF_SRCS)
 RUNTIME_OBJS := $(call objs,host,$(RUNTIME_SRCS))
 
 LIBPVLINK_OBJS += $(RUNTIME_OBJS)
