@@ -1,278 +1,57 @@
 /*
- * The ELF reader of the pvlink command.  The file is untrusted: the
- * header, the program and section header tables, every segment and
- * section, the section name table and the symbol table are checked
- * (offsets, sizes, counts, entry sizes, overflow) before anything in them
- * is used, and the first problem found is reported naming the part.
- * Structures are copied out of the file with memcpy, never read in place,
- * so that no alignment is assumed.
+ * The ELF reader of the pvlink command: the file is checked by the
+ * project's one ELF reader (runtime/elf.h: header, tables, sections,
+ * names, segments), whose words the command reports; here, its loadable
+ * segments become an image, its executable code ranges where rooms may
+ * be, and its symbol table (checked here) names addresses.  Structures
+ * are copied out of the file with memcpy, never read in place, so that
+ * no alignment is assumed.
  */
-#include <elf.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../runtime/elf.h"
 #include "pvlink.h"
 
 #define PAGE 4096u
 
-/* True when [off, off + len) lies inside [0, size), without overflow. */
-static int within(uint64_t off, uint64_t len, uint64_t size)
-{
-    return off <= size && len <= size - off;
-}
-
-/* True when a table of (count) entries of (entsize) at (off) fits. */
-static int table_fits(uint64_t off, uint64_t count, uint64_t entsize,
-                      size_t size)
-{
-    return off <= size && count <= (size - off) / entsize;
-}
+/* What the command reads: executables (kernels among them) and shared
+ * libraries. */
+static const struct pvelf_want wanted = {PVELF_TYPE(ET_EXEC) | PVELF_TYPE(ET_DYN), 0};
 
 /* ------------------------------------------------------------------------
- * The file header.
+ * Sections and loadable segments, as the reader checked them.
  */
 
-static int check_ident(const uint8_t *f, size_t size, struct pvt_err *err)
+static void copy_sections(struct pvt_elf *e, const struct pvelf *r)
 {
-    if (size < SELFMAG || memcmp(f, ELFMAG, SELFMAG) != 0)
-        return pvt_fail(err, "not an ELF file (bad magic)");
-    if (size < sizeof(Elf64_Ehdr))
-        return pvt_fail(err, "truncated: %zu bytes, shorter than the 64-byte "
-                             "ELF header", size);
-    if (f[EI_CLASS] != ELFCLASS64)
-        return pvt_fail(err, "not a 64-bit ELF file (class %u): pvlink reads "
-                             "ELF64 x86-64 files", f[EI_CLASS]);
-    if (f[EI_DATA] != ELFDATA2LSB)
-        return pvt_fail(err, "not a little-endian ELF file (data encoding "
-                             "%u)", f[EI_DATA]);
-    if (f[EI_VERSION] != EV_CURRENT)
-        return pvt_fail(err, "unsupported ELF version %u", f[EI_VERSION]);
-    return 0;
-}
-
-static int check_header(const Elf64_Ehdr *h, struct pvt_err *err)
-{
-    if (h->e_machine != EM_X86_64)
-        return pvt_fail(err, "not an x86-64 file (machine %u)", h->e_machine);
-    if (h->e_version != EV_CURRENT)
-        return pvt_fail(err, "unsupported ELF version %u", h->e_version);
-    if (h->e_type == ET_REL)
-        return pvt_fail(err, "relocatable object: pvlink reads linked "
-                             "executables, shared libraries and kernels");
-    if (h->e_type != ET_EXEC && h->e_type != ET_DYN)
-        return pvt_fail(err, "unsupported ELF type %u (not an executable "
-                             "or shared library)", h->e_type);
-    if (h->e_ehsize < sizeof(Elf64_Ehdr))
-        return pvt_fail(err, "ELF header size %u, expected 64", h->e_ehsize);
-    return 0;
-}
-
-/* ------------------------------------------------------------------------
- * Section headers.  The count and the name table index may be in section
- * 0 (extended numbering, for files with 0xff00 sections or more).
- */
-
-static void read_shdr(const uint8_t *f, uint64_t off, size_t i, Elf64_Shdr *s)
-{
-    memcpy(s, f + off + i * sizeof *s, sizeof *s);
-}
-
-static int shdr_count(const uint8_t *f, size_t size, const Elf64_Ehdr *h,
-                      uint64_t *count, uint32_t *strndx, struct pvt_err *err)
-{
-    Elf64_Shdr s0;
-
-    *count = h->e_shnum, *strndx = h->e_shstrndx;
-    if (h->e_shoff == 0) {
-        if (h->e_shnum)
-            return pvt_fail(err, "section header table offset is 0 but "
-                                 "there are %u sections", h->e_shnum);
-        return 0;
-    }
-    if (h->e_shentsize != sizeof(Elf64_Shdr))
-        return pvt_fail(err, "section header entry size %u, expected 64",
-                        h->e_shentsize);
-    if (!table_fits(h->e_shoff, 1, sizeof s0, size))
-        return pvt_fail(err, "section header table (offset 0x%llx) past end "
-                             "of file (%zu bytes)",
-                        (unsigned long long)h->e_shoff, size);
-    read_shdr(f, h->e_shoff, 0, &s0);
-    if (*count == 0)
-        *count = s0.sh_size;
-    if (*strndx == SHN_XINDEX)
-        *strndx = s0.sh_link;
-    if (!table_fits(h->e_shoff, *count, sizeof s0, size))
-        return pvt_fail(err, "section header table (offset 0x%llx, %llu "
-                             "entries) past end of file (%zu bytes)",
-                        (unsigned long long)h->e_shoff,
-                        (unsigned long long)*count, size);
-    return 0;
-}
-
-static int read_sections(struct pvt_elf *e, uint64_t shoff, uint64_t count,
-                         struct pvt_err *err)
-{
-    e->secs = pvt_xcalloc(count, sizeof *e->secs);
-    e->nsecs = count;
-    for (size_t i = 0; i < count; i++) {
-        Elf64_Shdr s;
-        read_shdr(e->file, shoff, i, &s);
+    e->secs = pvt_xcalloc(r->shnum, sizeof *e->secs);
+    e->nsecs = r->shnum;
+    for (size_t i = 0; i < r->shnum; i++) {
+        const Elf64_Shdr *s = &r->sh[i];
         e->secs[i] = (struct pvt_sec){
-            .name = "", .name_off = s.sh_name, .type = s.sh_type,
-            .link = s.sh_link, .flags = s.sh_flags, .addr = s.sh_addr,
-            .off = s.sh_offset, .size = s.sh_size, .entsize = s.sh_entsize};
-        if (i && s.sh_type != SHT_NOBITS && s.sh_type != SHT_NULL &&
-            !within(s.sh_offset, s.sh_size, e->size))
-            return pvt_fail(err, "section [%zu]: contents (offset 0x%llx, "
-                                 "size 0x%llx) past end of file (%zu bytes)",
-                            i, (unsigned long long)s.sh_offset,
-                            (unsigned long long)s.sh_size, e->size);
+            .name = pvelf_section_name(r, i), .type = s->sh_type, .link = s->sh_link,
+            .flags = s->sh_flags, .addr = s->sh_addr, .off = s->sh_offset,
+            .size = s->sh_size, .entsize = s->sh_entsize};
     }
-    return 0;
 }
 
-/* The NUL-terminated string at (off) of string table (st), or NULL. */
-static const char *strtab_at(const struct pvt_elf *e, const struct pvt_sec *st,
-                             uint64_t off)
+static void copy_segments(struct pvt_elf *e, const struct pvelf *r)
 {
-    if (off >= st->size)
-        return NULL;
-    const char *s = (const char *)e->file + st->off + off;
-    return memchr(s, '\0', st->size - off) ? s : NULL;
-}
-
-static int name_sections(struct pvt_elf *e, uint32_t strndx,
-                         struct pvt_err *err)
-{
-    if (strndx == SHN_UNDEF)
-        return pvt_fail(err, "no section name table (e_shstrndx is 0)");
-    if (strndx >= e->nsecs)
-        return pvt_fail(err, "section name table index %u out of range (%zu "
-                             "sections)", strndx, e->nsecs);
-    const struct pvt_sec *st = &e->secs[strndx];
-    if (st->type != SHT_STRTAB)
-        return pvt_fail(err, "section name table [%u] is not a string table "
-                             "(type %u)", strndx, st->type);
-    for (size_t i = 1; i < e->nsecs; i++) {
-        const char *name = strtab_at(e, st, e->secs[i].name_off);
-        if (!name)
-            return pvt_fail(err, "section [%zu]: name offset 0x%x outside the "
-                                 "section name table", i, e->secs[i].name_off);
-        e->secs[i].name = name;
+    e->segs = pvt_xcalloc(r->phnum, sizeof *e->segs);
+    for (size_t i = 0; i < r->phnum; i++) {
+        const Elf64_Phdr *p = &r->ph[i];
+        if (p->p_type == PT_LOAD && p->p_memsz)
+            e->segs[e->nsegs++] = (struct pvt_seg){
+                .vaddr = p->p_vaddr, .memsz = p->p_memsz, .off = p->p_offset,
+                .filesz = p->p_filesz, .flags = p->p_flags};
     }
-    return 0;
-}
-
-static int parse_sections(struct pvt_elf *e, const Elf64_Ehdr *h,
-                          struct pvt_err *err)
-{
-    uint64_t count;
-    uint32_t strndx;
-
-    if (shdr_count(e->file, e->size, h, &count, &strndx, err) < 0)
-        return -1;
-    if (count == 0)
-        return 0;
-    if (read_sections(e, h->e_shoff, count, err) < 0)
-        return -1;
-    return name_sections(e, strndx, err);
 }
 
 /* ------------------------------------------------------------------------
- * Program headers and the image of the loadable segments.
+ * The image of the loadable segments, which the reader found in the file,
+ * without overflow and not overlapping.
  */
-
-static int check_segment(const Elf64_Phdr *p, size_t i, size_t size,
-                         struct pvt_err *err)
-{
-    if (p->p_filesz > p->p_memsz)
-        return pvt_fail(err, "segment %zu: file size 0x%llx larger than its "
-                             "memory size 0x%llx", i,
-                        (unsigned long long)p->p_filesz,
-                        (unsigned long long)p->p_memsz);
-    if (!within(p->p_offset, p->p_filesz, size))
-        return pvt_fail(err, "segment %zu (offset 0x%llx, size "
-                             "0x%llx) past end of file (%zu bytes)", i,
-                        (unsigned long long)p->p_offset,
-                        (unsigned long long)p->p_filesz, size);
-    if (p->p_vaddr + p->p_memsz < p->p_vaddr)
-        return pvt_fail(err, "segment %zu: address 0x%llx + size 0x%llx "
-                             "overflows", i, (unsigned long long)p->p_vaddr,
-                        (unsigned long long)p->p_memsz);
-    return 0;
-}
-
-static int phdr_count(const struct pvt_elf *e, const Elf64_Ehdr *h,
-                      uint64_t *count, struct pvt_err *err)
-{
-    *count = h->e_phnum;
-    if (h->e_phnum == PN_XNUM) {
-        if (e->nsecs == 0)
-            return pvt_fail(err, "program header count is in section 0, but "
-                                 "there is no section header table");
-        Elf64_Shdr s0;
-        read_shdr(e->file, h->e_shoff, 0, &s0);
-        *count = s0.sh_info;
-    }
-    if (*count == 0)
-        return 0;
-    if (h->e_phentsize != sizeof(Elf64_Phdr))
-        return pvt_fail(err, "program header entry size %u, expected 56",
-                        h->e_phentsize);
-    if (!table_fits(h->e_phoff, *count, sizeof(Elf64_Phdr), e->size))
-        return pvt_fail(err, "program header table (offset 0x%llx, "
-                             "%llu entries) past end of file (%zu bytes)",
-                        (unsigned long long)h->e_phoff,
-                        (unsigned long long)*count, e->size);
-    return 0;
-}
-
-static int read_segments(struct pvt_elf *e, const Elf64_Ehdr *h,
-                         struct pvt_err *err)
-{
-    uint64_t count;
-
-    if (phdr_count(e, h, &count, err) < 0)
-        return -1;
-    e->segs = pvt_xcalloc(count, sizeof *e->segs);
-    for (size_t i = 0; i < count; i++) {
-        Elf64_Phdr p;
-        memcpy(&p, e->file + h->e_phoff + i * sizeof p, sizeof p);
-        if (p.p_type != PT_LOAD || p.p_memsz == 0)
-            continue;
-        if (check_segment(&p, i, e->size, err) < 0)
-            return -1;
-        e->segs[e->nsegs++] = (struct pvt_seg){
-            .vaddr = p.p_vaddr, .memsz = p.p_memsz, .off = p.p_offset,
-            .filesz = p.p_filesz, .flags = p.p_flags};
-    }
-    if (e->nsegs == 0)
-        return pvt_fail(err, "no loadable segments (PT_LOAD)");
-    return 0;
-}
-
-static int by_vaddr(const void *a, const void *b)
-{
-    const struct pvt_seg *x = a, *y = b;
-    return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
-}
-
-/* Segments may not overlap: the image would depend on their order. */
-static int check_overlaps(const struct pvt_elf *e, struct pvt_err *err)
-{
-    struct pvt_seg *s = pvt_xcalloc(e->nsegs, sizeof *s);
-    int r = 0;
-
-    memcpy(s, e->segs, e->nsegs * sizeof *s);
-    qsort(s, e->nsegs, sizeof *s, by_vaddr);
-    for (size_t i = 1; i < e->nsegs && r == 0; i++)
-        if (s[i].vaddr < s[i - 1].vaddr + s[i - 1].memsz)
-            r = pvt_fail(err, "loadable segments at 0x%llx and 0x%llx overlap",
-                         (unsigned long long)s[i - 1].vaddr,
-                         (unsigned long long)s[i].vaddr);
-    free(s);
-    return r;
-}
 
 static void add_exec(struct pvt_elf *e, uint64_t vaddr, uint64_t size)
 {
@@ -316,8 +95,6 @@ static int build_image(struct pvt_elf *e, struct pvt_err *err)
                         (unsigned long long)(e->hi - e->lo),
                         (unsigned long long)e->lo, (unsigned long long)e->hi,
                         (unsigned long long)(PVT_IMAGE_MAX >> 20));
-    if (check_overlaps(e, err) < 0)
-        return -1;
     e->image = pvt_xcalloc(e->hi - e->lo, 1);
     for (size_t i = 0; i < e->nsegs; i++)
         memcpy(e->image + (e->segs[i].vaddr - e->lo), e->file + e->segs[i].off,
@@ -375,7 +152,7 @@ static int by_value(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-static int read_symbols(struct pvt_elf *e, struct pvt_err *err)
+static int read_symbols(struct pvt_elf *e, const struct pvelf *r, struct pvt_err *err)
 {
     const struct pvt_sec *sec = find_type(e, SHT_SYMTAB);
 
@@ -394,7 +171,7 @@ static int read_symbols(struct pvt_elf *e, struct pvt_err *err)
         memcpy(&s, e->file + sec->off + i * sizeof s, sizeof s);
         if (!is_site_symbol(&s))
             continue;
-        const char *name = strtab_at(e, str, s.st_name);
+        const char *name = pvelf_string(r, sec->link, s.st_name);
         if (!name)
             return pvt_fail(err, "section %s: symbol %zu: name offset 0x%x "
                                  "outside %s", sec->name, i, s.st_name,
@@ -412,19 +189,25 @@ static int read_symbols(struct pvt_elf *e, struct pvt_err *err)
 int pvt_elf_parse(struct pvt_elf *e, const uint8_t *file, size_t size,
                   struct pvt_err *err)
 {
-    Elf64_Ehdr h;
+    struct pvelf r;
+    int bad;
 
     memset(e, 0, sizeof *e);
     e->file = file, e->size = size;
-    if (check_ident(file, size, err) < 0)
-        return -1;
-    memcpy(&h, file, sizeof h);
-    e->type = h.e_type;
-    if (check_header(&h, err) < 0 || parse_sections(e, &h, err) < 0 ||
-        read_segments(e, &h, err) < 0 || build_image(e, err) < 0 ||
-        read_symbols(e, err) < 0)
-        return -1;
-    return 0;
+    switch (pvelf_open(&r, file, size, &wanted)) {
+    case PVELF_OK:
+        break;
+    case PVELF_NOMEM:
+        pvt_out_of_memory();
+    default:
+        return pvt_fail(err, "%s", r.msg);
+    }
+    e->type = r.eh.e_type;
+    copy_sections(e, &r);
+    copy_segments(e, &r);
+    bad = build_image(e, err) < 0 || read_symbols(e, &r, err) < 0;
+    pvelf_close(&r);
+    return bad ? -1 : 0;
 }
 
 void pvt_elf_free(struct pvt_elf *e)
@@ -463,7 +246,7 @@ const struct pvt_seg *pvt_elf_segment(const struct pvt_elf *e, uint64_t vaddr,
 {
     for (size_t i = 0; i < e->nsegs; i++) {
         const struct pvt_seg *s = &e->segs[i];
-        if (vaddr >= s->vaddr && within(vaddr - s->vaddr, n, s->filesz))
+        if (vaddr >= s->vaddr && pvelf_within(vaddr - s->vaddr, n, s->filesz))
             return s;
     }
     return NULL;

@@ -2,8 +2,8 @@
  * Internals of the pvlink command (tools/): prefix pvt_.
  *
  *   util.c     errors, memory, files, numbers, site flag names
- *   elf.c      the ELF64 x86-64 reader (untrusted input: every size,
- *              offset and count is checked before use)
+ *   elf.c      an ELF file's image, code and symbols, once the
+ *              project's ELF reader (runtime/elf.h) has checked it
  *   sites.c    a binary's site table, record by record, and its interfaces
  *   catalog.c  interface catalogs pvlink knows, and synthesized ones
  *   dis.c      disassembly with Zydis (AT&T syntax, NOP runs compacted)
@@ -46,7 +46,8 @@ int pvt_fail(struct pvt_err *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Allocation that ends the program with status 4 on failure; n*size is
- * checked for overflow. */
+ * checked for overflow.  pvt_out_of_memory is that end. */
+_Noreturn void pvt_out_of_memory(void);
 void *pvt_xcalloc(size_t n, size_t size);
 void *pvt_xreallocarray(void *p, size_t n, size_t size);
 char *pvt_xstrdup(const char *s);
@@ -86,7 +87,7 @@ struct pvt_seg {
 /* A section header, its name checked to lie in the name table. */
 struct pvt_sec {
     const char *name;
-    uint32_t name_off, type, link;
+    uint32_t type, link;
     uint64_t flags, addr, off, size, entsize;
 };
 

@@ -10,7 +10,7 @@
 PVT_SRCS := tools/args.c tools/util.c tools/elf.c tools/sites.c tools/catalog.c \
             tools/rom.c tools/dis.c tools/table.c tools/json.c tools/check.c \
             tools/cmd_sites.c tools/cmd_rom.c tools/cmd_plan.c \
-            tools/cmd_check.c
+            tools/cmd_check.c $(PVELF_SRCS)
 PVLINK_BIN := $(B)/bin/pvlink
 
 $(PVLINK_BIN): $(call objs,host,tools/main.c $(PVT_SRCS)) $(LIBPVLCORE)
@@ -82,7 +82,7 @@ PVT_FUZZ_SRCS := tools/fuzz.c $(PVT_SRCS) tools/romb.c $(CORE_SRCS)
 PVT_FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude $(WARN) \
                    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-$(PVT_FUZZ): $(PVT_FUZZ_SRCS) $(wildcard tools/*.h core/*.h include/pvlink/*.h)
+$(PVT_FUZZ): $(PVT_FUZZ_SRCS) $(wildcard tools/*.h core/*.h include/pvlink/*.h runtime/elf.h)
 	$(quiet) FUZZ $@
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(PVT_FUZZ_CFLAGS) -o $@ $(PVT_FUZZ_SRCS) -lZydis

@@ -23,7 +23,7 @@ int pvt_fail(struct pvt_err *e, const char *fmt, ...)
     return -1;
 }
 
-static void out_of_memory(void)
+void pvt_out_of_memory(void)
 {
     fputs("pvlink: out of memory\n", stderr);
     exit(PVT_EXIT_INTERNAL);
@@ -34,17 +34,17 @@ void *pvt_xcalloc(size_t n, size_t size)
     void *p = calloc(n ? n : 1, size ? size : 1);
 
     if (!p)
-        out_of_memory();
+        pvt_out_of_memory();
     return p;
 }
 
 void *pvt_xreallocarray(void *p, size_t n, size_t size)
 {
     if (size && n > SIZE_MAX / size)
-        out_of_memory();
+        pvt_out_of_memory();
     p = realloc(p, n && size ? n * size : 1);
     if (!p)
-        out_of_memory();
+        pvt_out_of_memory();
     return p;
 }
 
@@ -53,7 +53,7 @@ char *pvt_xstrdup(const char *s)
     char *d = strdup(s);
 
     if (!d)
-        out_of_memory();
+        pvt_out_of_memory();
     return d;
 }
 
@@ -64,7 +64,7 @@ char *pvt_xasprintf(const char *fmt, ...)
 
     va_start(ap, fmt);
     if (vasprintf(&s, fmt, ap) < 0)
-        out_of_memory();
+        pvt_out_of_memory();
     va_end(ap);
     return s;
 }

@@ -167,11 +167,11 @@ refuse missing_file 3 "pvlink sites: nosuch: cannot open: No such file or direct
 refuse directory 3 "pvlink check: adir: is a directory" "$PVLINK" check adir
 refuse not_elf 3 "pvlink sites: notelf.txt: not an ELF file (bad magic)" \
     "$PVLINK" sites notelf.txt
-refuse empty_file 3 "pvlink plan: empty: not an ELF file (bad magic)" \
+refuse empty_file 3 "pvlink plan: empty: not an ELF file (empty)" \
     "$PVLINK" plan empty kernel.rom
 head -c 40 fixture >trunc40
 refuse truncated_header 3 \
-    "pvlink sites: trunc40: truncated: 40 bytes, shorter than the 64-byte ELF header" \
+    "pvlink sites: trunc40: truncated: the ELF header ends at byte 64, the file has 40" \
     "$PVLINK" sites trunc40
 patch fixture trunc4k trunc 4096
 golden truncated_sections 3 "$PVLINK" sites trunc4k
@@ -179,19 +179,20 @@ patch fixture noshdr ehdr shoff 0
 patch noshdr noshdr ehdr shnum 0
 patch noshdr trunc-seg trunc 0x1010
 refuse truncated_segment 3 \
-    "pvlink sites: trunc-seg: segment 1 (offset 0x1000, size 0x4f) past end of file (4112 bytes)" \
+    "pvlink sites: trunc-seg: truncated: segment 1 (offset 0x1000, 0x4f bytes) ends at byte 4175, the file has 4112" \
     "$PVLINK" sites trunc-seg
 golden no_section_headers 0 "$PVLINK" sites noshdr
 patch fixture class32 ehdr class 1
 refuse elf32 3 \
-    "pvlink sites: class32: not a 64-bit ELF file (class 1): pvlink reads ELF64 x86-64 files" \
+    "pvlink sites: class32: a 32-bit ELF file (class 1); expected a 64-bit x86-64 executable or shared object" \
     "$PVLINK" sites class32
 patch fixture arm ehdr machine 183
-refuse not_x86_64 3 "pvlink sites: arm: not an x86-64 file (machine 183)" \
+refuse not_x86_64 3 \
+    "pvlink sites: arm: built for another machine (ELF machine 183, AArch64); expected a 64-bit x86-64 executable or shared object" \
     "$PVLINK" sites arm
 patch fixture rel ehdr type 1
 refuse relocatable 3 \
-    "pvlink sites: rel: relocatable object: pvlink reads linked executables, shared libraries and kernels" \
+    "pvlink sites: rel: a relocatable object (ELF type 1); expected a 64-bit x86-64 executable or shared object" \
     "$PVLINK" sites rel
 patch fixture shoff ehdr shoff 0xffffffff00
 golden section_table_out_of_bounds 3 "$PVLINK" sites shoff
