@@ -2,7 +2,8 @@
 
 PVLINK_RUN := $(B)/bin/pvlink-run
 MON_SRCS := monitor/main.c monitor/vm.c monitor/elf.c monitor/run.c monitor/acpi.c \
-            monitor/hcall.c monitor/rom.c monitor/stats.c monitor/boot.c monitor/front.c
+            monitor/hcall.c monitor/rom.c monitor/stats.c monitor/boot.c monitor/front.c \
+            $(PVELF_SRCS)
 MON_OBJS := $(call objs,host,$(MON_SRCS)) $(B)/host/monitor/rom_blob.o
 
 $(B)/host/monitor/rom_blob.o: monitor/rom_blob.S $(ROM_IMAGE)

@@ -14,7 +14,7 @@ SPT_ROM := $(B)/rom/spt/spt.rom
 SPT_CFLAGS = $(filter-out $(SANFLAGS),$(HOST_CFLAGS))
 SPT_ENGINE := $(addprefix monitor/spt/,cpu.c decode.c emu.c mem.c dev.c gate.c trap.c)
 SPT_FRONT := $(addprefix monitor/spt/,main.c host.c stats.c) \
-             $(addprefix monitor/,elf.c rom.c hcall.c boot.c front.c) $(CORE_SRCS)
+             $(addprefix monitor/,elf.c rom.c hcall.c boot.c front.c) $(PVELF_SRCS) $(CORE_SRCS)
 SPT_ENGINE_OBJS := $(call objs,spt,$(SPT_ENGINE))
 SPT_OBJS := $(SPT_ENGINE_OBJS) $(call objs,spt,$(SPT_FRONT) monitor/spt/entry.S) \
             $(B)/spt/monitor/spt/rom_blob.o

@@ -192,6 +192,8 @@ static void k_low(uint8_t *e, size_t *n) { (void)n; phdr(e, PT_LOAD)->p_paddr = 
 static void k_wrap(uint8_t *e, size_t *n) { (void)n; phdr(e, PT_LOAD)->p_memsz = ~0ull - 0x1000; }
 static void k_file_range(uint8_t *e, size_t *n) { (void)n; phdr(e, PT_LOAD)->p_filesz = 1u << 30; phdr(e, PT_LOAD)->p_memsz = 1u << 30; }
 static void k_no_note(uint8_t *e, size_t *n) { (void)n; phdr(e, PT_NOTE)->p_type = PT_NULL; }
+/* the note, inside the code, loaded a second time */
+static void k_overlap(uint8_t *e, size_t *n) { (void)n; phdr(e, PT_NOTE)->p_type = PT_LOAD; }
 static void k_note_type(uint8_t *e, size_t *n)
 {
     (void)n;
@@ -236,20 +238,28 @@ static void k_two_notes(uint8_t *e, size_t *n) { two_notes(e, n, 0x10); }
 static void k_two_equal_notes(uint8_t *e, size_t *n) { two_notes(e, n, 0); }
 
 static const struct bad_kernel bad_kernels[] = {
-    {"truncated", k_truncated, "truncated: 40 bytes, an ELF header needs 64"},
+    {"truncated", k_truncated, "truncated: the ELF header ends at byte 64, the file has 40"},
     {"bad magic", k_magic, "not an ELF file (bad magic)"},
-    {"ELF32", k_class, "not a 64-bit ELF file (class 1)"},
-    {"i386", k_machine, "not an x86-64 ELF file (machine 3)"},
-    {"shared object", k_type, "not an executable (ELF type 3)"},
-    {"program headers outside", k_phoff, "program headers (2 at offset"},
+    {"ELF32", k_class, "a 32-bit ELF file (class 1); expected a 64-bit x86-64 executable\n"},
+    {"i386", k_machine, "built for another machine (ELF machine 3, i386); expected a 64-bit "
+     "x86-64 executable\n"},
+    {"shared object", k_type, "a shared object (ELF type 3); expected a 64-bit x86-64 "
+     "executable\n"},
+    {"program headers outside", k_phoff, "truncated: the program header table of 2 entries "
+     "(offset 0x"},
     {"program headers misaligned", k_phoff_odd, "no PVH entry note"},
     {"segment past RAM", k_past_ram, "segment 0: [0x3ffffc0, +0x7c) lies outside guest RAM [1 MiB, 0x4000000)"},
     {"segment below 1 MiB", k_low, "segment 0: [0x8000, +0x7c) lies outside guest RAM"},
-    {"segment size wraps", k_wrap, "lies outside guest RAM"},
-    {"segment past the file", k_file_range, "segment 0: file bytes [0x1000, +0x40000000) lie outside the file"},
+    {"segment size wraps", k_wrap, "segment 0: physical address 0x100000 + memory size "
+     "0xffffffffffffefff overflows\n"},
+    {"segment past the file", k_file_range, "truncated: segment 0 (offset 0x1000, 0x40000000 "
+     "bytes) ends at byte 1073745920, the file has "},
+    {"segments overlap", k_overlap, "loadable segments 0 and 1 overlap: [0x100000, +0x7c) and "
+     "[0x100068, +0x14) (physical addresses)\n"},
     {"no PT_NOTE", k_no_note, "no PVH entry note (\"Xen\", type 18): not a PVH kernel"},
     {"other note type", k_note_type, "no PVH entry note"},
-    {"note past its segment", k_note_size, "runs past the segment"},
+    {"note past its segment", k_note_size, "segment 1: the note at offset 0x1068 (name 4 "
+     "bytes, descriptor 4000 bytes) runs past the segment, which ends at 0x107c\n"},
     {"entry outside", k_entry, "PVH entry 0x200000 is not in the code of an executable segment: "
      "it lies in no loaded segment"},
     {"entry in bss", k_entry_bss, "is not in the code of an executable segment: it lies in the "
