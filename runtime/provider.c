@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "elf.h"
 #include "internal.h"
 
 /* ------------------------------------------------------------------------
@@ -379,90 +380,23 @@ struct pvr_provider *pvr_provider_table(const struct pvr_provider_desc *d,
  * Shared objects: the file first, then the loaded object.
  */
 
-static pvl_result trunc_fail(struct pvr_error *err, const char *path, const char *what,
-                             unsigned long long end, unsigned long long size)
+/* The file's bytes, as the project's one ELF reader (elf.h) sees them: a
+ * provider is a shared object. */
+static pvl_result check_elf(const char *path, const void *img, size_t size,
+                            struct pvr_error *err)
 {
-    return pvr__fail(err, PVL_E_PROV_ELF, 0, "provider \"%s\": truncated: %s ends at byte "
-                     "%llu, the file has %llu", path, what, end, size);
-}
+    static const struct pvelf_want provider_want = {PVELF_TYPE(ET_DYN), 0};
+    struct pvelf e;
 
-/* A few machines a provider may have been built for by mistake. */
-static const char *machine_name(unsigned m)
-{
-    static const struct {
-        unsigned m;
-        const char *name;
-    } known[] = {{EM_386, "i386"}, {EM_ARM, "32-bit Arm"}, {EM_AARCH64, "AArch64"},
-                 {EM_PPC64, "PowerPC64"}, {EM_S390, "s390"}, {EM_RISCV, "RISC-V"},
-                 {EM_MIPS, "MIPS"}, {EM_SPARCV9, "SPARC64"}, {EM_LOONGARCH, "LoongArch"}};
-
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-        if (known[i].m == m)
-            return known[i].name;
-    return "unknown";
-}
-
-/* What kind of ELF file (h) is, when it is not what a provider must be. */
-static pvl_result check_kind(const char *path, const Elf64_Ehdr *h, struct pvr_error *err)
-{
-    if (h->e_ident[EI_CLASS] != ELFCLASS64)
-        return pvr__fail(err, PVL_E_PROV_ELF, 0, "provider \"%s\": a %s ELF file; providers "
-                         "are 64-bit x86-64 shared objects", path,
-                         h->e_ident[EI_CLASS] == ELFCLASS32 ? "32-bit" : "bad-class");
-    if (h->e_ident[EI_DATA] != ELFDATA2LSB)
-        return pvr__fail(err, PVL_E_PROV_ELF, 0, "provider \"%s\": a big-endian ELF file; "
-                         "providers are x86-64 shared objects", path);
-    if (h->e_machine != EM_X86_64)
-        return pvr__fail(err, PVL_E_PROV_ELF, 0, "provider \"%s\": built for another machine "
-                         "(ELF machine %u, %s), not x86-64", path, h->e_machine,
-                         machine_name(h->e_machine));
-    if (h->e_type != ET_DYN)
-        return pvr__fail(err, PVL_E_PROV_ELF, 0, "provider \"%s\": not a shared object (ELF "
-                         "type %u%s)", path, h->e_type,
-                         h->e_type == ET_EXEC ? ", an executable"
-                         : h->e_type == ET_REL ? ", an object file" : "");
-    return PVL_OK;
-}
-
-static pvl_result check_ehdr(const char *path, const Elf64_Ehdr *h, uint64_t size,
-                             struct pvr_error *err)
-{
-    pvl_result r;
-
-    if (size < SELFMAG || memcmp(h->e_ident, ELFMAG, SELFMAG) != 0)
-        return pvr__fail(err, PVL_E_PROV_ELF, 0, "provider \"%s\": not an ELF file", path);
-    if (size < sizeof *h)
-        return trunc_fail(err, path, "the ELF header", sizeof *h, size);
-    if ((r = check_kind(path, h, err)) != PVL_OK)
-        return r;
-    if (h->e_phentsize != sizeof(Elf64_Phdr) || h->e_phnum == 0)
-        return pvr__fail(err, PVL_E_PROV_ELF, 0, "provider \"%s\": bad program header "
-                         "table", path);
-    if (h->e_phoff > size || (uint64_t)h->e_phnum * sizeof(Elf64_Phdr) > size - h->e_phoff)
-        return trunc_fail(err, path, "the program header table",
-                          h->e_phoff + (uint64_t)h->e_phnum * sizeof(Elf64_Phdr), size);
-    if (h->e_shoff > size || (uint64_t)h->e_shnum * h->e_shentsize > size - h->e_shoff)
-        return trunc_fail(err, path, "the section header table",
-                          h->e_shoff + (uint64_t)h->e_shnum * h->e_shentsize, size);
-    return PVL_OK;
-}
-
-static pvl_result check_phdrs(const char *path, const uint8_t *img, uint64_t size,
-                              struct pvr_error *err)
-{
-    const Elf64_Ehdr *h = (const Elf64_Ehdr *)img;
-    const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + h->e_phoff);
-
-    for (unsigned i = 0; i < h->e_phnum; i++) {
-        char what[32];
-        if (ph[i].p_type != PT_LOAD && ph[i].p_type != PT_DYNAMIC)
-            continue;
-        if (ph[i].p_offset <= size && ph[i].p_filesz <= size - ph[i].p_offset)
-            continue;
-        snprintf(what, sizeof what, "segment %u", i);
-        return trunc_fail(err, path, what, ph[i].p_offset + ph[i].p_filesz, size);
+    switch (pvelf_open(&e, img, size, &provider_want)) {
+    case PVELF_OK:
+        pvelf_close(&e);
+        return PVL_OK;
+    case PVELF_NOMEM:
+        return pvr__fail(err, PVL_E_ARG, ENOMEM, "provider \"%s\": %s", path, e.msg);
+    default:
+        return pvr__fail(err, PVL_E_PROV_ELF, 0, "provider \"%s\": %s", path, e.msg);
     }
-    return PVL_OK;
 }
 
 static pvl_result file_fail(struct pvr_error *err, const char *path, const char *what, int e)
@@ -490,18 +424,15 @@ static pvl_result check_file(const char *path, struct pvr_error *err)
         close(fd);
         return pvr__fail(err, PVL_E_PROV_FILE, 0, "provider \"%s\": not a regular file", path);
     }
-    if (st.st_size == 0) {
+    if (st.st_size == 0) { /* nothing to map; the reader says what it is */
         close(fd);
-        return pvr__fail(err, PVL_E_PROV_ELF, 0, "provider \"%s\": not an ELF file (empty)",
-                         path);
+        return check_elf(path, "", 0, err);
     }
     img = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (img == MAP_FAILED)
         return file_fail(err, path, "cannot read", errno);
-    r = check_ehdr(path, img, (uint64_t)st.st_size, err);
-    if (r == PVL_OK)
-        r = check_phdrs(path, img, (uint64_t)st.st_size, err);
+    r = check_elf(path, img, (size_t)st.st_size, err);
     munmap(img, (size_t)st.st_size);
     return r;
 }

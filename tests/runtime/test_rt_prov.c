@@ -1,8 +1,9 @@
 /*
  * Providers that must be refused, each with its exact message and code,
  * in provider words: wrong interface, wrong version, template too long,
- * clobbers too wide, a missing file, not an ELF file, a 32-bit, big-endian
- * or other-machine ELF file, an executable, a truncated file, no
+ * clobbers too wide, a missing file, not an ELF file (or empty), a 32-bit,
+ * big-endian or other-machine ELF file, an executable or object file, a
+ * truncated file (in the words of the one ELF reader, runtime/elf.h), no
  * pvr_provider_v1, a loader refusal; plus descriptor errors of in-program
  * tables.  Nothing stays loaded after a refusal.
  */
@@ -141,8 +142,10 @@ static void truncated_file(void)
     path = partial_copy((size_t)st.st_size / 2, &h);
     e = refuse(path);
     EXPECT_MSG(&e, PVL_E_PROV_ELF, "provider \"%s\": truncated: the section header table "
-               "ends at byte %llu, the file has %llu", path,
-               (unsigned long long)(h.e_shoff + (uint64_t)h.e_shnum * h.e_shentsize),
+               "of %u entries (offset 0x%llx, 0x%llx bytes) ends at byte %llu, the file has "
+               "%llu", path, h.e_shnum, (unsigned long long)h.e_shoff,
+               (unsigned long long)h.e_shnum * sizeof(Elf64_Shdr),
+               (unsigned long long)(h.e_shoff + (uint64_t)h.e_shnum * sizeof(Elf64_Shdr)),
                (unsigned long long)st.st_size / 2);
     path = partial_copy(40, &h);
     e = refuse(path);
@@ -165,7 +168,10 @@ static void garbage_file(void)
     CHECK(write(fd, buf, sizeof buf) == (ssize_t)sizeof buf);
     close(fd);
     e = refuse(path);
-    EXPECT_MSG(&e, PVL_E_PROV_ELF, "provider \"%s\": not an ELF file", path);
+    EXPECT_MSG(&e, PVL_E_PROV_ELF, "provider \"%s\": not an ELF file (bad magic)", path);
+    CHECK(truncate(path, 0) == 0);
+    e = refuse(path);
+    EXPECT_MSG(&e, PVL_E_PROV_ELF, "provider \"%s\": not an ELF file (empty)", path);
     unlink(path);
 }
 
@@ -179,6 +185,7 @@ static void missing_file(void)
 }
 
 /* prov_good.so with one header field changed: class, data, machine, type. */
+#define SO "; expected a 64-bit x86-64 shared object"
 static void wrong_kind_of_elf(void)
 {
     static const struct {
@@ -186,16 +193,14 @@ static void wrong_kind_of_elf(void)
         uint16_t v;
         const char *want;
     } cases[] = {
-        {EI_CLASS, 1, ELFCLASS32, "a 32-bit ELF file; providers are 64-bit x86-64 shared "
-                                  "objects"},
-        {EI_DATA, 1, ELFDATA2MSB, "a big-endian ELF file; providers are x86-64 shared "
-                                  "objects"},
+        {EI_CLASS, 1, ELFCLASS32, "a 32-bit ELF file (class 1)" SO},
+        {EI_DATA, 1, ELFDATA2MSB, "a big-endian ELF file (data encoding 2)" SO},
         {offsetof(Elf64_Ehdr, e_machine), 2, EM_AARCH64, "built for another machine (ELF "
-                                                         "machine 183, AArch64), not x86-64"},
+                                                         "machine 183, AArch64)" SO},
         {offsetof(Elf64_Ehdr, e_machine), 2, 9999, "built for another machine (ELF machine "
-                                                   "9999, unknown), not x86-64"},
-        {offsetof(Elf64_Ehdr, e_type), 2, ET_EXEC, "not a shared object (ELF type 2, an "
-                                                   "executable)"},
+                                                   "9999, unknown)" SO},
+        {offsetof(Elf64_Ehdr, e_type), 2, ET_EXEC, "an executable (ELF type 2)" SO},
+        {offsetof(Elf64_Ehdr, e_type), 2, ET_REL, "a relocatable object (ELF type 1)" SO},
     };
     struct stat st;
     Elf64_Ehdr h;
@@ -212,6 +217,7 @@ static void wrong_kind_of_elf(void)
         unlink(path);
     }
 }
+#undef SO
 
 static void no_symbol(void)
 {
