@@ -24,7 +24,7 @@ help:
 	@echo 'make SAN=1 check     the hosted code with ASan and UBSan (in build-san/)'
 	@echo 'make CC=clang B=build-clang check   the same with clang'
 	@echo 'make bench           the benchmarks (bench-smoke: one short pass of each)'
-	@echo 'make fuzz-run        libFuzzer over the core (fuzz-tool: over the ELF reader)'
+	@echo 'make fuzz-run        libFuzzer over the core and the ELF reader (fuzz-tool: over the pvlink command)'
 	@echo 'make install         PREFIX=/usr/local DESTDIR= (uninstall undoes it)'
 	@echo 'make deps            look for the tools the build and the tests use'
 	@echo 'V=1 shows the commands'

@@ -34,7 +34,7 @@ TEST_BINS += $(FS_TEST)
 CHECKS += "tests/check-exit.sh freestanding $(FS_TEST)"
 
 # Fuzzing (clang, libFuzzer): `make fuzz` builds, `make fuzz-run` runs a
-# bounded campaign (FUZZ_RUNS inputs) from the generated seed.
+# bounded campaign (FUZZ_RUNS inputs per target) from the generated seeds.
 FUZZ_RUNS ?= 200000
 FUZZ_BIN := $(B)/fuzz/fuzz_link
 FUZZ_SEED_DIR := $(B)/fuzz/seed
@@ -61,10 +61,23 @@ $(FUZZ_EFFECT): tests/fuzz/fuzz_effect.c tests/effect_oracle.c $(CORE_SRCS) \
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_effect.c tests/effect_oracle.c \
 		$(CORE_SRCS) -lZydis
 
-fuzz: $(FUZZ_BIN) $(FUZZ_EFFECT) $(B)/fuzz/mkseed
-fuzz-run: fuzz
+# The one ELF reader (runtime/elf.h) as each of its callers asks, seeded
+# with small real files: the pvlink command's fixtures (an executable, a
+# stripped shared object) and the monitor's tiny kernel.
+FUZZ_ELF := $(B)/fuzz/fuzz_elf
+FUZZ_ELF_SEEDS = $(PVT_FIXTURES) $(B)/tests/monitor/tiny
+$(FUZZ_ELF): tests/fuzz/fuzz_elf.c $(PVELF_SRCS) runtime/elf.h
+	$(quiet) FUZZ $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(WARN) -o $@ tests/fuzz/fuzz_elf.c $(PVELF_SRCS)
+
+fuzz: $(FUZZ_BIN) $(FUZZ_EFFECT) $(B)/fuzz/mkseed $(FUZZ_ELF)
+fuzz-run: fuzz $(FUZZ_ELF_SEEDS)
 	$(Q)mkdir -p $(FUZZ_SEED_DIR) $(B)/fuzz/corpus $(B)/fuzz/effect-corpus
 	$(Q)$(B)/fuzz/mkseed $(FUZZ_SEED_DIR)
 	$(Q)$(FUZZ_BIN) -runs=$(FUZZ_RUNS) -max_len=4096 $(B)/fuzz/corpus $(FUZZ_SEED_DIR)
 	$(Q)$(FUZZ_EFFECT) -runs=$(FUZZ_RUNS) -max_len=64 $(B)/fuzz/effect-corpus $(FUZZ_SEED_DIR)
+	$(Q)rm -rf $(B)/fuzz/elf-seed && mkdir -p $(B)/fuzz/elf-seed $(B)/fuzz/elf-corpus
+	$(Q)cp $(FUZZ_ELF_SEEDS) $(B)/fuzz/elf-seed/
+	$(Q)$(FUZZ_ELF) -runs=$(FUZZ_RUNS) -max_len=16384 $(B)/fuzz/elf-corpus $(B)/fuzz/elf-seed
 .PHONY: fuzz fuzz-run
