@@ -12,6 +12,7 @@
 
 #include "elf.h"
 
+/* Record a problem in (e->msg); returns PVELF_BAD. */
 static int bad(struct pvelf *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int bad(struct pvelf *e, const char *fmt, ...)
 {
@@ -23,7 +24,7 @@ static int bad(struct pvelf *e, const char *fmt, ...)
     return PVELF_BAD;
 }
 
-/* (what), (len) bytes at (off), does not lie in the file. */
+/* (what), (len) bytes at (off), does not lie in the file: PVELF_BAD. */
 static int truncated(struct pvelf *e, const char *what, uint64_t off, uint64_t len)
 {
     if (off + len < off)
@@ -35,7 +36,8 @@ static int truncated(struct pvelf *e, const char *what, uint64_t off, uint64_t l
                (unsigned long long)(off + len), e->size);
 }
 
-/* A table of (count) entries of (entsize) bytes at (off) lies in the file. */
+/* A table of (count) entries of (entsize) bytes at (off) lies in the file:
+ * PVELF_OK, else PVELF_BAD naming it (name) and its size. */
 static int check_table(struct pvelf *e, const char *name, uint64_t off, uint64_t count,
                        uint64_t entsize)
 {
@@ -50,7 +52,8 @@ static int check_table(struct pvelf *e, const char *name, uint64_t off, uint64_t
     return truncated(e, what, off, count * entsize);
 }
 
-/* An aligned copy of a table check_table accepted, or NULL. */
+/* An aligned copy of a table check_table accepted, or NULL (out of memory,
+ * said in e->msg). */
 static void *copy_table(struct pvelf *e, uint64_t off, size_t count, size_t entsize)
 {
     void *t = malloc(count * entsize);
