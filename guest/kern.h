@@ -344,6 +344,12 @@ const char *k_rom_name(const struct k_rom *r); /* "ROM A", "ROM B", "native" */
 int k_link_to(const struct k_rom *r, const char *when, pvl_policy_fn policy, void *ctx,
               int quiet, struct k_poke_stats *st);
 const struct k_rom *k_linked(void); /* what the sites are linked to */
+/* Does ROM (r) require its own action for operation (op)?  (Its native
+ * code is wrong under that ROM's monitor; k_link_to(NULL) then refuses.) */
+int k_rom_requires(const struct k_rom *r, unsigned op);
+/* Did the monitor announce a ROM switch, taken or not (declined,
+ * rejected)? */
+int k_switch_came(void);
 /* Plan site (i) against ROM (r) (NULL: native) into (out); 0 or -1. */
 int k_plan_site(const struct k_rom *r, size_t i, uint16_t *op, uint8_t *room,
                 uint8_t out[PVL_ROOM_MAX]);

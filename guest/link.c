@@ -44,6 +44,8 @@ static struct pvl_refusal refused[MAX_REFUSED];
 static uint32_t scratch[MAX_SCRATCH];
 /* A ROM published for late linking, waiting for PVL_EV_LINK. */
 static int late_pending;
+/* A switch was announced by the monitor and handled, taken or not. */
+static int switch_came;
 
 size_t k_nsites(void)
 {
@@ -63,6 +65,24 @@ const char *k_rom_name(const struct k_rom *r)
 const struct k_rom *k_linked(void)
 {
     return linked;
+}
+
+int k_rom_requires(const struct k_rom *r, unsigned op)
+{
+    return r && op < PVK_NOPS && (r->impl[op].flags & PVL_ENT_REQUIRED);
+}
+
+/* The names of the operations (r) requires, in (buf); 0 if none. */
+static size_t required_names(const struct k_rom *r, char *buf, size_t n)
+{
+    size_t k = 0, count = 0;
+
+    buf[0] = 0;
+    for (unsigned op = 0; op < PVK_NOPS; op++)
+        if (k_rom_requires(r, op) && k < n)
+            k += k_snprintf(buf + k, n - k, "%s%s", count++ ? ", " : "",
+                            pvl_kernel_iface.ops[op].name);
+    return count;
 }
 
 static void link_request(struct pvl_link *l, const struct k_rom *r, pvl_policy_fn policy,
@@ -205,7 +225,16 @@ int k_link_to(const struct k_rom *r, const char *when, pvl_policy_fn policy, voi
     struct pvl_link l;
     int mixed;
     pvl_result res;
+    char req[96];
 
+    if (!r && required_names(linked, req, sizeof req)) {
+        /* native code the linked ROM says is wrong here: no unlink */
+        k_printf("pvlink: unlink at %s refused: %s requires %s (native code wrong under this "
+                 "monitor); every site stays as it was (%s)\n", when, linked->name, req,
+                 linked->name);
+        *st = (struct k_poke_stats){.path = "none"};
+        return -1;
+    }
     link_request(&l, r, policy, ctx, &rep, &d);
     cm.from = linked_clock;
     cm.to = clock_after(&l, r, &mixed);
@@ -239,8 +268,12 @@ static int accepts(const struct k_rom *r)
 
     if (!probe || probe())
         return 1;
-    k_printf("pvlink: ROM at %#llx declined this machine (its probe returned 0): all %zu "
-             "sites stay native\n", (unsigned long long)r->addr, k_nsites());
+    if (linked)
+        k_printf("pvlink: ROM at %#llx declined this machine (its probe returned 0): every "
+                 "site stays as it was (%s)\n", (unsigned long long)r->addr, linked->name);
+    else
+        k_printf("pvlink: ROM at %#llx declined this machine (its probe returned 0): all %zu "
+                 "sites stay native\n", (unsigned long long)r->addr, k_nsites());
     return 0;
 }
 
@@ -405,9 +438,17 @@ int k_link_events(void)
     } else if (late_pending) {
         k_printf("pvlink: POLL at midpoint: events %#x, no link yet\n", (unsigned)ev);
     }
-    if ((ev & PVL_EV_ROM_SWITCH) && learn_switch() == 0)
-        did |= PVL_EV_ROM_SWITCH;
+    if (ev & PVL_EV_ROM_SWITCH) {
+        switch_came = 1;
+        if (learn_switch() == 0)
+            did |= PVL_EV_ROM_SWITCH;
+    }
     return did;
+}
+
+int k_switch_came(void)
+{
+    return switch_came;
 }
 
 int k_link_poll(void)

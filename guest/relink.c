@@ -15,12 +15,15 @@
  * boot ROM A known, native then A; once a switch has published B, every
  * ordered pair: B, A, native, B, native, A (a visit to where the sites
  * already are, right after a switch, is skipped).  Each visit is one k_link_to()
- * (poke.c picks the breakpoint path or the rendezvous).  The monitor is polled
+ * (poke.c picks the breakpoint path or the rendezvous); under a ROM that
+ * requires operations (pvlink-spt's), "native" keeps those on the ROM and
+ * puts every other site back (bare()).  The monitor is polled
  * before the first cycle and once a cycle: a switch links to B at once
  * ("ROM switch", counted like the others) and adds B to the cycle.  When
  * the monitor announced that it may switch (PVL_HV_ROM_SWITCH) and no
- * switch has come after N cycles, relink goes on cycling until one comes
- * (SWITCH_WAIT_S seconds at most), then does one more cycle.  With
+ * switch has come after N cycles, relink goes on cycling until one comes,
+ * taken or declined (SWITCH_WAIT_S seconds of timer ticks at most), then
+ * does one more cycle.  With
  * SITES, only the first SITES sites (in table order) that a ROM known when
  * relink starts changes take part, every other site is kept native, and
  * clock_read sites are kept native (a kernel whose clock sites read two
@@ -166,10 +169,59 @@ static uint64_t others_ops(void)
 
 /* ---- which sites, which ROMs -------------------------------------------- */
 
+/* Native, but for what ROM (ctx) requires: where the linked ROM's
+ * monitor makes some native code wrong (pvlink-spt's save_fl and
+ * restore_fl), a visit to "native" keeps those sites on the ROM and puts
+ * every other one back. */
+static int bare(void *ctx, const struct pvl_site_info *si, int proposed)
+{
+    return k_rom_requires(ctx, si->op) ? proposed : PVL_ACT_NATIVE;
+}
+
 static int limited(void *ctx, const struct pvl_site_info *si, int proposed)
 {
-    (void)ctx;
-    return allowed[si->index / 8] & (1u << (si->index % 8)) ? proposed : PVL_ACT_NATIVE;
+    return allowed[si->index / 8] & (1u << (si->index % 8)) ? proposed
+                                                           : bare(ctx, si, proposed);
+}
+
+static int any_required(const struct k_rom *r)
+{
+    for (unsigned op = 0; op < PVK_NOPS; op++)
+        if (k_rom_requires(r, op))
+            return 1;
+    return 0;
+}
+
+/* Where relink has put the sites: a ROM, or 0 for native; "native" under
+ * a ROM that requires operations is bare() on that ROM (keeper). */
+static const struct k_rom *keeper;
+static int at_native;
+
+static const struct k_rom *where(void)
+{
+    return at_native ? 0 : k_linked();
+}
+
+static const char *where_name(void)
+{
+    return at_native && keeper ? "native but for what the ROM requires" : k_rom_name(where());
+}
+
+/* Link to (r), 0 meaning native as above. */
+static int link_to(const struct k_rom *r, const char *when, pvl_policy_fn policy, int quiet,
+                   struct k_poke_stats *st)
+{
+    const struct k_rom *cur = k_linked();
+    const struct k_rom *keep = !r && cur && any_required(cur) ? cur : 0;
+    int failed;
+
+    if (r)
+        failed = k_link_to(r, when, policy, (void *)(uintptr_t)r, quiet, st) != 0;
+    else
+        failed = k_link_to(keep, when, keep ? bare : 0, (void *)(uintptr_t)keep, quiet, st) != 0;
+    if (!failed)
+        at_native = !r, keeper = keep;
+    return failed;
 }
 
 /* Does some known ROM give site (i) other bytes than native? */
@@ -230,8 +282,12 @@ static int parse(const char *ns, const char *sites, uint64_t *n, uint64_t *limit
     *limit = 0;
     if (k_parse_u64(ns, 1, MAX_CYCLES, n) != 0 ||
         (sites && k_parse_u64(sites, 1, MAX_SITES, limit) != 0)) {
-        k_printf("cmdline: relink: N \"%s\" must be a number from 1 to %u, SITES \"%s\" one "
-                 "from 1 to %u\n", ns, MAX_CYCLES, sites ? sites : "", MAX_SITES);
+        if (k_parse_u64(ns, 1, MAX_CYCLES, n) != 0)
+            k_printf("cmdline: relink: N \"%s\" must be a number from 1 to %u\n", ns,
+                     MAX_CYCLES);
+        else
+            k_printf("cmdline: relink: SITES \"%s\" must be a number from 1 to %u\n", sites,
+                     MAX_SITES);
         return -1;
     }
     return 0;
@@ -247,7 +303,7 @@ static unsigned visit(const struct k_rom *r, const char *when, int quiet, pvl_po
 
     wait_progress();
     before = others_ops();
-    failed = k_link_to(r, when, policy, 0, quiet, &st) != 0;
+    failed = (unsigned)link_to(r, when, policy, quiet, &st);
 
     *during += others_ops() - before;
     tally(&st);
@@ -263,7 +319,7 @@ static int more(uint64_t c, uint64_t n, uint64_t *deadline)
 {
     if (c < n)
         return 1;
-    if (!(k_hv.rom_flags & PVL_HV_ROM_SWITCH) || k_rom_get(1))
+    if (!(k_hv.rom_flags & PVL_HV_ROM_SWITCH) || k_rom_get(1) || k_switch_came())
         return 0;
     if (!*deadline) {
         *deadline = k_ticks() + SWITCH_WAIT_S * K_TICK_HZ;
@@ -290,7 +346,7 @@ static unsigned cycles(uint64_t n, pvl_policy_fn policy, int switched, uint64_t 
         switched = 0;
         visits(t, &nt);
         for (unsigned v = 0; v < nt && !failed; v++)
-            if (t[v] != k_linked()) /* not where a switch just went */
+            if (t[v] != where()) /* not where a switch just went */
                 failed += visit(t[v], "relink", 1, policy, during, nlinks);
     }
     *ncycles = c;
@@ -363,7 +419,7 @@ static void report_links(uint64_t n, unsigned nlinks, unsigned failed, unsigned 
     else
         k_snprintf(sites, sizeof sites, "all sites");
     k_printf("relink: %llu cycles, %u links on %u CPUs, %s, %u failed; now %s\n",
-             (unsigned long long)n, nlinks, k_ncpus, sites, failed, k_rom_name(k_linked()));
+             (unsigned long long)n, nlinks, k_ncpus, sites, failed, where_name());
     report_paths();
     if (stalled)
         k_printf("relink: %u times a CPU did no load step between two links\n", stalled);
@@ -379,6 +435,7 @@ int k_relink(const char *ns, const char *sites)
 
     if (parse(ns, sites, &n, &limit) != 0)
         return -1;
+    at_native = !k_linked(), keeper = 0;
     switched = (k_link_events() & PVL_EV_ROM_SWITCH) != 0;
     if (!k_rom_get(0)) {
         k_puts("relink: no ROM is known: nothing to link to\n");
@@ -387,7 +444,7 @@ int k_relink(const char *ns, const char *sites)
     if (limit) {
         chosen = choose_sites((unsigned)limit);
         policy = limited;
-        if (k_link_to(0, "relink setup", 0, 0, 1, &st) != 0)
+        if (link_to(0, "relink setup", 0, 1, &st) != 0)
             return -1;
     }
     failed = under_load(n, policy, switched, &during, &nlinks, &n);

@@ -116,10 +116,11 @@ void mon_hcall(struct mon_vm *vm, uint64_t gpa)
         answer(hdr, -PVL_HV_ENOSYS);
         return;
     }
-    vm->st.hcall[h.nr]++;
     ret = handlers[h.nr](vm, &h);
-    if (ret == -PVL_HV_EINVAL)
+    if (ret == -PVL_HV_EINVAL) /* a bad buffer: malformed, not a PUTS or the like */
         mon_hcall_malformed(vm);
+    else
+        vm->st.hcall[h.nr]++;
     if (h.nr == PVL_HC_ROM_INFO)
         memcpy(hdr + offsetof(struct pvl_hcall, args), h.args, sizeof h.args);
     answer(hdr, (int32_t)ret);

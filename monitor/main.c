@@ -83,9 +83,13 @@ int main(int argc, char **argv)
 {
     static struct mon_vm vm = {.lock = PTHREAD_MUTEX_INITIALIZER};
     struct mon_opts o;
+    FILE *json = NULL;
 
     signal(SIGPIPE, SIG_IGN); /* a closed stdout is seen as EPIPE: status 67 */
     parse(&o, argc, argv);
+    /* a file that cannot be written is said before the guest runs */
+    if (o.stats_json && !(json = fopen(o.stats_json, "we")))
+        err(MON_EXIT_HOST, "--stats-json %s", o.stats_json);
     if (!o.no_rom)
         mon_rom_prepare(&vm.rom, &o, o.rom_file, MON_ROM_GPA, MON_ROM2_GPA);
     if (o.switch_file)
@@ -106,7 +110,7 @@ int main(int argc, char **argv)
     mon_rom_flush_console(&vm);
     if (o.stats)
         mon_stats_print(&vm, stderr);
-    if (o.stats_json && mon_stats_json(&vm, o.stats_json) != 0)
+    if (json && mon_stats_json(&vm, json) != 0)
         err(MON_EXIT_HOST, "--stats-json %s", o.stats_json);
     free(vm.rom.img);
     free(vm.rom2.img);

@@ -187,7 +187,9 @@ void mon_hcall_malformed(struct mon_vm *vm);
 
 /* stats.c */
 void mon_stats_print(const struct mon_vm *vm, FILE *f);
-int mon_stats_json(const struct mon_vm *vm, const char *path);
+/* Write the statistics as JSON to (f), which --stats-json opened before
+ * the guest ran, and close it; 0, or -1 if writing failed. */
+int mon_stats_json(const struct mon_vm *vm, FILE *f);
 
 /* boot.c: guest memory: a host pointer to [gpa, gpa + len) if it lies
  * inside guest RAM (overflow-safe), else NULL. */

@@ -41,8 +41,9 @@ $(B)/tests/monitor/decline.rom: $(GUEST_MKROM)
 	$(Q)$(GUEST_MKROM) decline $@
 
 TEST_BINS += $(MON_TEST) $(MON_GUESTS) $(PVLINK_RUN) $(GUEST_KERNEL) $(ROM_B_IMAGE) \
-             $(B)/tests/monitor/decline.rom
+             $(B)/tests/monitor/decline.rom $(B)/rom/spt/spt.rom
 CHECKS += "mkdir -p $(B)/tmp/monitor && MON_RUN=$(PVLINK_RUN) MON_TINY=$(B)/tests/monitor/tiny \
 	MON_FAULT=$(B)/tests/monitor/fault MON_HANG=$(B)/tests/monitor/hang MON_ROM=$(ROM_IMAGE) \
 	MON_ROM_B=$(ROM_B_IMAGE) MON_ROM_DECLINE=$(B)/tests/monitor/decline.rom \
+	MON_ROM_SPT=$(B)/rom/spt/spt.rom \
 	MON_TMP=$(B)/tmp/monitor MON_KERNEL=$(GUEST_KERNEL) $(MON_TEST)"

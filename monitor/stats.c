@@ -120,14 +120,11 @@ static void json_ports(FILE *f, const uint64_t *count, const char *dir, int *fir
         }
 }
 
-int mon_stats_json(const struct mon_vm *vm, const char *path)
+int mon_stats_json(const struct mon_vm *vm, FILE *f)
 {
-    FILE *f = fopen(path, "w");
     uint64_t val[NKVM];
     int have[NKVM], first = 1;
 
-    if (!f)
-        return -1;
     fprintf(f, "{\n  \"exit_status\": %d,\n  \"cpus\": %u,\n  \"user_exits\": %llu,\n"
                "  \"by_reason\": {",
             vm->exit_status, vm->ncpus, (unsigned long long)user_exits(vm));
@@ -166,5 +163,7 @@ int mon_stats_json(const struct mon_vm *vm, const char *path)
                 first = 0;
             }
     fprintf(f, "}\n}\n");
-    return fclose(f);
+    int bad = ferror(f);
+
+    return fclose(f) != 0 || bad ? -1 : 0;
 }

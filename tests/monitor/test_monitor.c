@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <pvlink/abi.h>
+#include <pvlink/hv.h>
 #include <pvlink/link.h>
 
 #include "../harness.h"
@@ -593,6 +594,23 @@ static void clock_exits(void)
     CHECK_EQ(json_num(b, "puts"), json_num(a, "puts"));
 }
 
+/* Every OUT to the hypercall port is counted exactly once: by number when
+ * well-formed, or as unknown, or as malformed (a bad PUTS is not a PUTS). */
+static void hcalls_counted_once(const char *j)
+{
+    static const char *const kinds[] = {"puts", "exit", "poll", "nop", "rom_info",
+                                        "hypercall_unknown", "hypercall_malformed"};
+    char buf[8192], key[80];
+    long sum = 0;
+
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        sum += json_num(j, kinds[i]);
+    slurp(j, buf, sizeof buf);
+    snprintf(key, sizeof key, "\"port\": %d, \"dir\": \"out\", \"count\": ", PVL_HV_PORT);
+    CHECK(after(buf, key) > 0);
+    CHECK_EQ(sum, after(buf, key));
+}
+
 static void hypercall_fuzz(void)
 {
     struct res r;
@@ -608,6 +626,7 @@ static void hypercall_fuzz(void)
     CHECK_EQ(json_num(j, "hypercall_errors"), 8);    /* each bad request, counted */
     CHECK_EQ(json_num(j, "hypercall_unknown"), 2);   /* numbers 0 and 0x7fffffff */
     CHECK_EQ(json_num(j, "hypercall_malformed"), 6); /* addresses, lengths, alignment */
+    hcalls_counted_once(j);
 }
 
 /* ------------------------------------------------------------------------
@@ -886,6 +905,36 @@ static void rom_declines(void)
     CHECK(strstr(r.out, "\nSUCCESS\n") != NULL);
 }
 
+/* A switch to a ROM whose probe declines (pvlink-spt's, here) leaves the
+ * sites on ROM A, says so, and ends relink's wait for the switch. */
+static void switch_declined(void)
+{
+    struct res r;
+
+    if (!have_kvm())
+        return;
+    RUN(&r, "--timeout", "120", "--cpus", "2", "--rom-switch", env("MON_ROM_SPT"),
+        "--rom-switch-after", "0", env("MON_KERNEL"), "--", "relink", "1");
+    expect(&r, 0, NULL, "declined switch", __LINE__);
+    CHECK(strstr(r.out, "declined this machine (its probe returned 0): every site stays as it "
+                        "was (ROM A)\n") != NULL);
+    CHECK(strstr(r.out, "cycling on until") == NULL);
+    CHECK(strstr(r.out, "\nrelink: 1 cycles, 2 links on 2 CPUs, all sites, 0 failed; now ROM "
+                        "A\n") != NULL);
+    CHECK(strstr(r.out, "\nSUCCESS\n") != NULL);
+}
+
+/* An unwritable --stats-json file is refused before the guest runs. */
+static void stats_file_first(void)
+{
+    struct res r;
+
+    RUN(&r, "--stats-json", "/nonexistent/dir/x.json", env("MON_TINY"));
+    expect(&r, 67, "pvlink-run: --stats-json /nonexistent/dir/x.json: No such file or directory",
+           "unwritable --stats-json", __LINE__);
+    CHECK(r.out[0] == 0);
+}
+
 /* The switch ROM is checked at its address before anything runs. */
 static void bad_switch_rom(void)
 {
@@ -909,4 +958,4 @@ T_CASES(T(tiny_boots), T(guest_failures), T(usage_errors), T(bad_kernels_refused
         T(note_seen_twice), T(bad_roms_refused), T(policies_checked), T(kernel_selftest),
         T(log_exits), T(clock_exits), T(hypercall_fuzz), T(smp_selftest), T(smp_exits),
         T(no_acpi), T(relink_switch), T(relink_ten_sites), T(switch_on_signal),
-        T(console_closed), T(bad_switch_rom), T(rom_declines))
+        T(console_closed), T(bad_switch_rom), T(rom_declines), T(stats_file_first), T(switch_declined))
