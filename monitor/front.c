@@ -113,11 +113,14 @@ void mon_parse(struct mon_opts *o, int argc, char **argv, const struct option *l
 
     check_stdio();
     *o = (struct mon_opts){.mem = 64ull << 20, .cpus = 1, .switch_after = -1};
-    while ((c = getopt_long(argc, argv, "+m:h", longopts, NULL)) != -1) {
+    opterr = 0; /* one message, ours */
+    while ((c = getopt_long(argc, argv, "+:m:h", longopts, NULL)) != -1) {
+        if (c == ':')
+            mon_usage_error("option %s needs an argument", argv[optind - 1]);
         if (common_option(o, c, optarg, usage))
             continue;
         if (c < MON_O_NEXT || !option)
-            mon_usage_error("%s", "unknown option");
+            mon_usage_error("unknown option %s", argv[optind - 1]);
         option(o, c, optarg);
     }
     if (optind >= argc)

@@ -3,6 +3,7 @@
  * them, without running anything.  The subcommands are a table; each has
  * its help text here, next to the others, so that they read alike.
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,6 +150,7 @@ static int cmd_help(int argc, char **argv)
 {
     const struct cmd *c;
 
+    signal(SIGPIPE, SIG_IGN); /* a closed pipe is EPIPE: status 4, not a signal */
     if (argc < 2)
         return print_help(main_help);
     if (argc > 2)
@@ -171,6 +173,7 @@ int main(int argc, char **argv)
 {
     const struct cmd *c;
 
+    signal(SIGPIPE, SIG_IGN); /* a closed pipe is EPIPE: status 4, not a signal */
     if (argc < 2)
         return pvt_usage_error(NULL, "%s", "expected a command");
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))

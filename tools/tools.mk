@@ -36,7 +36,7 @@ PVT_FIXTURES := $(PVT_T)/fixture $(PVT_T)/fixture-stripped.so $(PVT_T)/bad \
 $(PVT_T)/fixture: tests/tool/fixture.S tests/tool/site.inc
 	$(quiet) LD $@
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -static -no-pie $(PVT_LDFLAGS) -o $@ $<
+	$(Q)$(CC) -static $(PVT_LDFLAGS) -o $@ $<
 
 $(PVT_T)/fixture-stripped.so: tests/tool/fixture.S tests/tool/site.inc
 	$(quiet) LD $@
@@ -46,7 +46,7 @@ $(PVT_T)/fixture-stripped.so: tests/tool/fixture.S tests/tool/site.inc
 $(PVT_T)/bad $(PVT_T)/alias: $(PVT_T)/%: tests/tool/%.S tests/tool/site.inc
 	$(quiet) LD $@
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -static -no-pie $(PVT_LDFLAGS) -o $@ $<
+	$(Q)$(CC) -static $(PVT_LDFLAGS) -o $@ $<
 
 $(PVT_T)/mkrom: $(call objs,host,tests/tool/mkrom.c tools/romb.c) $(LIBPVLCORE)
 	$(quiet) LD $@

@@ -122,6 +122,12 @@ static void usage_errors(void)
     expect(&r, 64, "--no-rom cannot be combined", "no-rom", __LINE__);
     RUN(&r, "--stats");
     expect(&r, 64, "no KERNEL given", "no kernel", __LINE__);
+    RUN(&r, "--bogus", "k"); /* one message, not getopt's and ours */
+    expect(&r, 64, "pvlink-run: unknown option --bogus\n(pvlink-run --help for usage)\n",
+           "unknown option", __LINE__);
+    CHECK(strstr(r.err, "unrecognized") == NULL);
+    RUN(&r, "--timeout");
+    expect(&r, 64, "pvlink-run: option --timeout needs an argument\n", "no argument", __LINE__);
     RUN(&r, "--cpus", "0", "k");
     expect(&r, 64, "--cpus: \"0\" is not a number in [1, 8]", "cpus 0", __LINE__);
     RUN(&r, "--cpus", "9", "k");

@@ -510,7 +510,8 @@ static void usage_errors(void)
          "pvlink-spt: --no-rom cannot be combined with --rom or --policy\n"
          "(pvlink-spt --help for usage)\n"},
         {{"--stats"}, "pvlink-spt: no KERNEL given\n"},
-        {{"--cpus", "2", "k"}, "pvlink-spt: unknown option\n"},
+        {{"--cpus", "2", "k"}, "pvlink-spt: unknown option --cpus\n(pvlink-spt --help for usage)\n"},
+        {{"--rom"}, "pvlink-spt: option --rom needs an argument\n"},
     };
     struct res r;
 

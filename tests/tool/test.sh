@@ -299,6 +299,10 @@ refuse help_unknown 2 "pvlink help: unknown command 'frob'
 Try 'pvlink help --help'." "$PVLINK" help frob
 refuse write_error 4 "pvlink sites: writing the output failed: No space left on device" \
     sh -c "'$PVLINK' sites fixture >/dev/full"
+# A reader that went away (it exits before pvlink starts writing): EPIPE
+# and status 4, never death by SIGPIPE (141).
+refuse write_pipe 4 "pvlink sites: writing the output failed: Broken pipe" \
+    sh -c "{ sleep 0.3; '$PVLINK' sites fixture; echo \$? >pipe.st; } | true; exit \$(cat pipe.st)"
 
 # "--" ends the options: a file may be called --json.
 cp fixture ./--json
