@@ -4,7 +4,8 @@
  *
  *   cc -std=c11 -O2 -Iinclude examples/minimal.c -Lbuild/lib \
  *      -Wl,-rpath,"$PWD/build/lib" -lpvlink -o minimal
- * or, installed:  cc $(pkg-config --cflags --libs pvlink) minimal.c -o minimal
+ * or, installed:  cc minimal.c -o minimal $(pkg-config --cflags --libs pvlink)
+ *                  (the library flags after the sources: gcc may link --as-needed)
  */
 #include <stdio.h>
 
