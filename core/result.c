@@ -263,6 +263,11 @@ size_t pvl_diag_format_insn(const struct pvl_diag *d, const char *insn_text, cha
             put_num(&o, d->index, 10);
             put(&o, "]");
         }
+        if (d->kind != PVL_DIAG_INSN && d->name) {
+            put(&o, " (");
+            put(&o, d->name);
+            put(&o, ")");
+        }
         if (d->kind != PVL_DIAG_INSN)
             put(&o, ": ");
     }

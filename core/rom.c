@@ -312,8 +312,11 @@ static pvl_result check_entry(const struct rom *r, uint32_t i, struct pvl_impl *
 
     *m = impl_of(r, e, load_addr);
     res = pvl_impl_check(&r->iface->ops[e->op], m, &cc, d);
-    if (res != PVL_OK && d)
+    if (res != PVL_OK && d) {
         d->index = i;
+        if (d->kind != PVL_DIAG_INSN)
+            d->name = r->iface->ops[e->op].name;
+    }
     return res;
 }
 

@@ -323,7 +323,7 @@ static const struct message_case message_cases[] = {
     {"call entry lies", m_call_lies, 1,
      "entry.call[2] +0: b8 22 00 00 00 writes rax, which the entry does not declare"},
     {"declared beyond the op", m_clobber_unallowed, 1,
-     "entry.tmpl_clobbers[0]: entry declares changes its operation's sites do not allow "
+     "entry.tmpl_clobbers[0] (add): entry declares changes its operation's sites do not allow "
      "(xmm3; allowed: rax,flags,stack)"},
     {"header reserved, this minor", m_reserved, 1,
      "header.reserved: reserved ROM field is not zero (0x7)"},

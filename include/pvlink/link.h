@@ -43,7 +43,7 @@ PVL_BEGIN_DECLS
  X(E_ROM_CLOBBERS,   "clobber mask names RSP or a reserved bit")             \
  X(E_ROM_UNALLOWED,  "entry declares changes its operation's sites do not allow") \
  X(E_ROM_MISSING,    "ROM entry lacks the template or call its action needs") \
- X(E_ROM_REQUIRED,   "ROM entry requires native, which is no change")        \
+ X(E_ROM_REQUIRED,   "ROM entry marks its operation required but keeps it native") \
  X(E_ROM_GATES,      "ROM gates must declare stack and nothing a C call may not change") \
  X(E_TMPL_DECODE,    "instruction pvlink cannot decode")                     \
  X(E_TMPL_BRANCH,    "branch lands outside the code or inside an instruction") \
@@ -144,9 +144,11 @@ enum pvl_diag_kind {
 /*
  * A field name, and an index (a ROM table entry or a site number) or
  * PVL_NOINDEX; for PVL_DIAG_INSN, the instruction at byte (off) of the
- * code (its bytes, and its name where the core knows it: the return-like
- * instructions), the state bit it writes (or PVL_NOSTATE), and for a
- * branch its target offset in (value).
+ * code (its bytes, and in (name) its name where the core knows it: the
+ * return-like instructions), the state bit it writes (or PVL_NOSTATE), and
+ * for a branch its target offset in (value).  For other kinds, (name) is
+ * the operation a ROM table entry is for, where there is one, shown after
+ * the index: "entry.flags[4] (restore_fl): ...".
  */
 struct pvl_diag {
     pvl_result code;
@@ -164,7 +166,7 @@ struct pvl_diag {
 
 /*
  * Write the diagnostic into (buf, n), always NUL-terminated when n > 0:
- *   "field[index]: message (value)"
+ *   "field[index]: message (value)", "field[index] (operation): ..."
  *   "entry.template[3] +4: 31 c9 writes rcx, which the entry does not declare"
  * pvl_diag_format_insn shows the instruction as (insn_text) instead of its
  * bytes (the pvlink command passes a disassembly).  Return the length they

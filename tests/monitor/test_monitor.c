@@ -366,13 +366,13 @@ static const struct bad_rom bad_roms[] = {
     {"table offset", r_toff, 1, "header.table_off: ROM table is out of bounds (0xfff0)"},
     {"table count", r_tcount, 1, "header.table_count: ROM table is out of bounds (0x3e8)"},
     {"entry order", r_op, 1, "entry.op[5]: ROM entries are not in increasing operation order (0x1)"},
-    {"entry action", r_action, 1, "entry.action[5]: ROM entry has an unknown action (0x9)"},
+    {"entry action", r_action, 1, "entry.action[5] (safe_halt): ROM entry has an unknown action (0x9)"},
     {"entry reserved", r_ereserved, 1, "entry.reserved[5]: reserved ROM field is not zero (0x1)"},
-    {"template clobbers rsp", r_tclb, 1, "entry.tmpl_clobbers[1]: clobber mask names RSP or a reserved bit"},
+    {"template clobbers rsp", r_tclb, 1, "entry.tmpl_clobbers[1] (irq_disable): clobber mask names RSP or a reserved bit"},
     {"template offset", r_toff2, 1, "entry.tmpl_off[1]: ROM template is out of bounds"},
     {"call offset", r_coff, 1, "entry.call_off[31]: ROM call entry is empty, out of bounds"},
-    {"call missing", r_missing, 1, "entry.action[31]: ROM entry lacks the template or call its action needs (0x2)"},
-    {"nop for clock_read", r_nopres, 1, "entry.action[32]: NOPs chosen for an operation that returns a value (0x3)"},
+    {"call missing", r_missing, 1, "entry.action[31] (console_write): ROM entry lacks the template or call its action needs (0x2)"},
+    {"nop for clock_read", r_nopres, 1, "entry.action[32] (clock_read): NOPs chosen for an operation that returns a value (0x3)"},
     {"template returns", r_tret, 1, "entry.template[1] +0: c3 is a return-like instruction (ret)"},
 };
 
@@ -412,7 +412,7 @@ static void policies_checked(void)
     expect(&r, 65, "--policy read_msr=inline: ROM (built in) offers no inline template for read_msr",
            "inline without template", __LINE__);
     RUN(&r, "--policy", "clock_read=nop", env("MON_TINY"));
-    expect(&r, 65, "ROM (built in) refused: entry.action[32]: NOPs chosen for an operation",
+    expect(&r, 65, "ROM (built in) refused: entry.action[32] (clock_read): NOPs chosen for an operation",
            "nop for clock", __LINE__);
     RUN(&r, "--policy", "cpuid=call", env("MON_TINY"));
     expect(&r, 65, "offers no call entry for cpuid", "call without entry", __LINE__);

@@ -542,7 +542,7 @@ static void refused(void)
     expect(&r, 65, "--policy read_msr=inline: ROM (built in) offers no inline template for "
            "read_msr", "inline without template", __LINE__);
     RUN(&r, "--policy", "clock_read=nop", t_env("SPT_TINY"));
-    expect(&r, 65, "ROM (built in) refused: entry.action[32]: NOPs chosen for an operation",
+    expect(&r, 65, "ROM (built in) refused: entry.action[32] (clock_read): NOPs chosen for an operation",
            "nop for clock", __LINE__);
     fd = open(t_env("SPT_ROM"), O_RDONLY);
     n = read(fd, img, sizeof img);
@@ -568,12 +568,12 @@ static void required_refused(void)
 
     /* by pvlink-spt, before the guest runs: the core validator's words */
     RUN(&r, "--policy", "restore_fl=native", t_env("SPT_KERNEL"));
-    expect(&r, 65, "pvlink-spt: ROM (built in) refused: entry.flags[4]: ROM entry requires "
-           "native, which is no change (0x1)\n", "restore_fl=native", __LINE__);
+    expect(&r, 65, "pvlink-spt: ROM (built in) refused: entry.flags[4] (restore_fl): ROM entry "
+           "marks its operation required but keeps it native (0x1)\n", "restore_fl=native", __LINE__);
     CHECK(r.out[0] == 0);
     RUN(&r, "--policy", "save_fl=native", t_env("SPT_KERNEL"));
-    expect(&r, 65, "pvlink-spt: ROM (built in) refused: entry.flags[3]: ROM entry requires "
-           "native, which is no change (0x1)\n", "save_fl=native", __LINE__);
+    expect(&r, 65, "pvlink-spt: ROM (built in) refused: entry.flags[3] (save_fl): ROM entry "
+           "marks its operation required but keeps it native (0x1)\n", "save_fl=native", __LINE__);
 }
 
 /* A kernel whose linker knows format 2.0 only takes the gates for C
