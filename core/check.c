@@ -41,6 +41,20 @@ static pvl_result insn_fail(struct pvl_diag *d, pvl_result code, const char *fie
     return code;
 }
 
+/* An instruction that did not decode: a VEX or EVEX one, named by its
+ * bytes and what it is, or else what is left of the code. */
+static pvl_result undecoded(struct pvl_diag *d, const char *field, const uint8_t *base,
+                            size_t off, size_t avail, const struct pvl_insn *in)
+{
+    static const pvl_result why[] = {
+        [PVL_VEX_NONE] = PVL_E_TMPL_DECODE, [PVL_VEX_AVX] = PVL_E_INSN_VEX,
+        [PVL_VEX_BMI] = PVL_E_INSN_BMI, [PVL_VEX_EVEX] = PVL_E_INSN_EVEX,
+    };
+
+    return insn_fail(d, why[in->vex], field, base, off, avail, in->vex ? in : 0, PVL_NOSTATE,
+                     0);
+}
+
 /* Record the bits of (w) first written at (off). */
 static void note(uint64_t *acc, uint16_t *first, uint64_t w, size_t off)
 {
@@ -79,8 +93,6 @@ static pvl_result kind_check(const struct pvl_insn *in, int tmpl)
         return PVL_E_TMPL_INDIRECT;
     if (tmpl && in->riprel)
         return PVL_E_TMPL_RIPREL;
-    if (tmpl && in->rsp)
-        return PVL_E_TMPL_STACK;
     return PVL_OK;
 }
 
@@ -103,11 +115,12 @@ struct twalk {
 
 /* A write through RSP: below the site's RSP it is STACK; at or above it,
  * it is the frame of the code around the site, which no template may
- * touch.  A stack address taken with lea may be written through. */
+ * touch.  A stack address taken with lea may be written through.  A pop
+ * to memory computes its address with RSP already incremented. */
 static pvl_result tmpl_stack_mem(struct twalk *w, const struct pvl_insn *in,
                                  const struct pvl_effect *e, uint64_t *wr)
 {
-    int64_t at = w->depth + in->disp;
+    int64_t at = w->depth + (in->stack > 0 ? in->stack : 0) + in->disp;
 
     if (!in->mem || in->base != PVL_RSP)
         return PVL_OK;
@@ -131,6 +144,8 @@ static pvl_result tmpl_insn(struct twalk *w, size_t off, const struct pvl_insn *
 
     if ((r = kind_check(in, 1)) != PVL_OK || (r = pvl_insn_effect(in, &e)) != PVL_OK)
         return r;
+    if (e.setsp) /* the effects model says so: reading RSP is harmless */
+        return PVL_E_TMPL_STACK;
     wr = e.writes & ~BIT(PVL_RSP);
     if ((r = tmpl_stack_mem(w, in, &e, &wr)) != PVL_OK)
         return r;
@@ -152,8 +167,7 @@ static pvl_result tmpl_marks(struct twalk *w)
 
     for (size_t off = 0; off < w->len; off += in.len) {
         if (!pvl_insn_decode(w->t + off, w->len - off, &in))
-            return insn_fail(w->d, PVL_E_TMPL_DECODE, TFIELD, w->t, off, w->len - off, 0,
-                             PVL_NOSTATE, 0);
+            return undecoded(w->d, TFIELD, w->t, off, w->len - off, &in);
         if ((r = tmpl_insn(w, off, &in)) != PVL_OK)
             return insn_fail(w->d, r, TFIELD, w->t, off, w->len - off, &in, PVL_NOSTATE, 0);
     }
@@ -730,14 +744,15 @@ static pvl_result step(struct cwalk *w, size_t off, struct pvl_insn *in, struct 
     pvl_result r;
 
     if (!pvl_insn_decode(c->code + off, w->lim - off, in))
-        return insn_fail(w->d, PVL_E_TMPL_DECODE, w->field, c->code, off, w->lim - off, 0,
-                         PVL_NOSTATE, 0);
+        return undecoded(w->d, w->field, c->code, off, w->lim - off, in);
     if ((r = kind_check(in, 0)) != PVL_OK)
         return cfail(w, r, off, in, 0);
     if (in->kind == PVL_INSN_ESCAPE && in->flow != PVL_FLOW_ICALL && in->flow != PVL_FLOW_IJMP &&
         !(c->open && in->map <= 2 && (in->op == 0xcc || in->op == 0x0b)))
         return cfail(w, PVL_E_TMPL_INDIRECT, off, in, 0);
-    if ((in->flow == PVL_FLOW_IJMP || (in->flow == PVL_FLOW_ICALL && !c->open)) && !in->riprel)
+    if (in->flow == PVL_FLOW_IJMP && !in->riprel) /* not a tail call through a pointer */
+        return cfail(w, PVL_E_CALL_IJMP, off, in, 0);
+    if (in->flow == PVL_FLOW_ICALL && !c->open && !in->riprel)
         return cfail(w, PVL_E_TMPL_INDIRECT, off, in, 0);
     if ((r = pvl_insn_effect(in, e)) != PVL_OK)
         return cfail(w, r, off, in, 0);

@@ -494,7 +494,7 @@ pvl_result pvl_insn_effect(const struct pvl_insn *in, struct pvl_effect *e)
 {
     uint32_t d = descriptor(in);
 
-    *e = (struct pvl_effect){0, 0, 0};
+    *e = (struct pvl_effect){0, 0, 0, 0};
     if (!(d & Y) || (in->mem ? (d & REGO) : (d & MEMO)) ||
         ((in->pfx & PVL_PFX_LOCK) && !(d & LK)))
         return PVL_E_INSN_UNMODELLED;
@@ -513,6 +513,7 @@ pvl_result pvl_insn_effect(const struct pvl_insn *in, struct pvl_effect *e)
         e->writes |= PVL_BIT(PVL_RCX);
     e->writes |= ((d & FL) ? PVL_BIT(PVL_FLAGS) : 0) |
                  ((d & (X87 | MMXU)) ? PVL_BIT(PVL_X87) : 0);
+    e->setsp = (e->writes & PVL_BIT(PVL_RSP)) != 0;
     if (in->stack)
         e->writes |= PVL_BIT(PVL_RSP) | (in->stack < 0 ? PVL_BIT(PVL_STACK) : 0);
     e->wmem |= (d & WM) && in->mem;

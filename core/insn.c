@@ -309,30 +309,8 @@ static uint16_t opcode(struct dec *d, struct opc *o)
     return map2[o->op];
 }
 
-/*
- * Stack effects, for the template check: what push and pop forms do to RSP
- * (8 bytes, 2 with 66), and whether the instruction names RSP itself: as a
- * register-direct ModRM operand (rm = 4 without REX.B; reg = 4 without
- * REX.R where reg is a register, not an opcode extension), as the register
- * of 50+r, 90+r, B8+r, 0F C8+r (low bits 4 without REX.B), or by being
- * enter or leave.  Over-approximate on purpose: a template has no business
- * with RSP beyond balanced pushes and pops.
- */
-static int reg_is_ext(struct opc o)
-{
-    uint8_t op = o.op;
-
-    if (o.map >= 3)
-        return 0;
-    if (o.map == 2) /* also: reg is a control or debug register in 0F 20..23 */
-        return op <= 0x01 || op == 0x0d || (op >= 0x18 && op <= 0x23) ||
-               (op >= 0x71 && op <= 0x73) || op == 0xae || op == 0xba || op == 0xc7;
-    return (op >= 0x80 && op <= 0x83) || op == 0x8c || op == 0x8e || op == 0x8f ||
-           op == 0xc0 || op == 0xc1 ||
-           op == 0xc6 || op == 0xc7 || (op >= 0xd0 && op <= 0xd3) || op == 0xf6 ||
-           op == 0xf7 || op == 0xfe || op == 0xff;
-}
-
+/* What push and pop forms do to RSP (8 bytes, 2 with 66): for the
+ * template check's balance and the effect's implicit RSP write. */
 static int8_t push_pop(const struct dec *d, struct opc o, uint8_t reg)
 {
     int8_t w = (d->opsize && !d->rexw) ? 2 : 8; /* REX.W overrides 66 */
@@ -350,26 +328,6 @@ static int8_t push_pop(const struct dec *d, struct opc o, uint8_t reg)
     if (op == 0xe8 || (op == 0xff && reg == 2))
         return -8; /* a call pushes its return address */
     return 0;
-}
-
-static int names_rsp(const struct dec *d, struct opc o, int has_modrm, int regonly,
-                     uint8_t mb)
-{
-    int low4 = (o.op & 7) == 4 && !d->rexb;
-
-    if (o.map == 1 && (o.op == 0xc8 || o.op == 0xc9))
-        return 1;
-    if (o.map == 1 && low4 &&
-        ((o.op >= 0x50 && o.op <= 0x5f) || (o.op >= 0x90 && o.op <= 0x97) ||
-         (o.op >= 0xb0 && o.op <= 0xbf)))
-        return 1; /* push/pop/xchg/mov-immediate on RSP (or SPL, AH) */
-    if (o.map == 2 && low4 && o.op >= 0xc8 && o.op <= 0xcf)
-        return 1; /* bswap */
-    if (!has_modrm)
-        return 0;
-    if (((mb >> 6) == 3 || regonly) && (mb & 7) == 4 && !d->rexb)
-        return 1; /* 0F 20..23 ignore the mod bits: rm is always a register */
-    return ((mb >> 3) & 7) == 4 && !d->rexr && !reg_is_ext(o);
 }
 
 /* Legacy prefixes, then REX. */
@@ -400,6 +358,49 @@ static void prefixes(struct dec *d, struct pvl_insn *out)
     out->opsize = d->rexw ? 8 : d->opsize ? 2 : 4;
 }
 
+/* The general-register instructions among VEX ones: BMI1 and BMI2 (0F 38
+ * F2, F3, F5..F7; rorx, 0F 3A F0). */
+static int vex_bmi(uint8_t map, uint8_t op)
+{
+    return (map == 2 && op >= 0xf2 && op <= 0xf7 && op != 0xf4) || (map == 3 && op == 0xf0);
+}
+
+/*
+ * A VEX (C4, C5) or EVEX (62) instruction is not decoded, but measured so
+ * that its refusal names it exactly: the prefix's 2, 3 or 4 bytes, the
+ * opcode in the map they select (1: 0F, 2: 0F 38, 3: 0F 3A; EVEX also 5
+ * and 6), ModRM with SIB and displacement (all but vzeroupper and
+ * vzeroall, VEX 0F 77), and an imm8 throughout map 3 and for map 1's
+ * 70..73, C2 and C4..C6.  Sets out->vex and out->len when the whole
+ * instruction is there; returns 0 either way.  A REX, 66, F2, F3 or LOCK
+ * before the prefix makes it invalid.
+ */
+static size_t vex_measure(struct dec *d, struct pvl_insn *out)
+{
+    uint8_t esc = d->p[d->i], map, op, reg;
+    size_t plen = esc == 0xc5 ? 2 : esc == 0xc4 ? 3 : 4;
+    const uint8_t *q = d->p + d->i;
+    int imm;
+
+    if (out->rex || (out->pfx & (PVL_PFX_66 | PVL_PFX_REP | PVL_PFX_REPNE | PVL_PFX_LOCK)) ||
+        !take(d, plen) || d->i >= d->n)
+        return 0;
+    map = esc == 0xc5 ? 1 : esc == 0xc4 ? q[1] & 0x1f : q[1] & 7;
+    if (esc == 0x62 ? !(q[2] & 4) || !(map == 1 || map == 2 || map == 3 || map == 5 || map == 6)
+                    : map < 1 || map > 3)
+        return 0;
+    op = d->p[d->i++];
+    if (!(esc != 0x62 && map == 1 && op == 0x77) && !modrm(d, out, &reg, 0))
+        return 0;
+    imm = map == 3 || (map == 1 && ((op >= 0x70 && op <= 0x73) || op == 0xc2 ||
+                                    (op >= 0xc4 && op <= 0xc6)));
+    if (!take(d, (size_t)imm))
+        return 0;
+    out->vex = esc == 0x62 ? PVL_VEX_EVEX : vex_bmi(map, op) ? PVL_VEX_BMI : PVL_VEX_AVX;
+    out->len = (uint8_t)d->i;
+    return 0;
+}
+
 size_t pvl_insn_decode(const uint8_t *p, size_t n, struct pvl_insn *out)
 {
     struct dec d = {.p = p, .n = n > 15 ? 15 : n};
@@ -409,6 +410,8 @@ size_t pvl_insn_decode(const uint8_t *p, size_t n, struct pvl_insn *out)
 
     *out = (struct pvl_insn){.kind = PVL_INSN_PLAIN, .base = PVL_NOREG, .index = PVL_NOREG};
     prefixes(&d, out);
+    if (d.i < d.n && (p[d.i] == 0xc4 || p[d.i] == 0xc5 || p[d.i] == 0x62))
+        return vex_measure(&d, out);
     a = opcode(&d, &o);
     out->map = o.map, out->op = o.op;
     if (a & BAD)
@@ -439,7 +442,6 @@ size_t pvl_insn_decode(const uint8_t *p, size_t n, struct pvl_insn *out)
         out->imm = sval(p + at, first_imm_size(&d, a));
     classify(out, &d, o, a, reg);
     out->stack = push_pop(&d, o, reg);
-    out->rsp = (uint8_t)names_rsp(&d, o, (a & M) != 0, (a & MR) != 0, mb);
     out->len = (uint8_t)d.i;
     return d.i;
 }

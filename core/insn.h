@@ -3,7 +3,8 @@
  *
  * pvl_insn_decode() finds an instruction's length and operands: legacy
  * prefixes, REX, the one-byte map and the 0F, 0F 38, 0F 3A maps; VEX,
- * EVEX, XOP and 3DNow! encodings are refused.  pvl_insn_effect() says
+ * EVEX, XOP and 3DNow! encodings are refused (VEX and EVEX ones measured,
+ * so that the refusal names the instruction and what it is).  pvl_insn_effect() says
  * what a decoded instruction writes, from tables (core/effect.c), or
  * refuses it when the tables do not model it.
  */
@@ -38,6 +39,12 @@ enum pvl_insn_flow {
 #define PVL_NOREG 0xff
 #define PVL_RIPREG 0xfe
 
+/* VEX and EVEX instructions, refused with their length (struct
+ * pvl_insn.vex): AVX and other vector code, the general-register BMI1 and
+ * BMI2 instructions (andn, blsi, blsmsk, blsr, bzhi, pdep, pext, mulx,
+ * bextr, shlx, sarx, shrx, rorx), and AVX-512. */
+enum { PVL_VEX_NONE, PVL_VEX_AVX, PVL_VEX_BMI, PVL_VEX_EVEX };
+
 /* Prefix bits (struct pvl_insn.pfx). */
 #define PVL_PFX_66 0x01
 #define PVL_PFX_67 0x02
@@ -54,10 +61,10 @@ struct pvl_insn {
     uint8_t kind;   /* enum pvl_insn_kind */
     uint8_t flow;   /* enum pvl_insn_flow */
     uint8_t riprel; /* has a RIP-relative memory operand */
-    uint8_t rsp;    /* names RSP as a register operand, or is enter/leave */
     int8_t stack;   /* bytes pushed (< 0) or popped (> 0) by push/pop/call */
     int32_t rel;    /* displacement of a PVL_INSN_REL, from the end */
     const char *name; /* a return-like instruction's name, or NULL */
+    uint8_t vex;      /* PVL_VEX_*: not decoded, but (len) is its length */
     /* operands */
     uint8_t map;       /* 1: one-byte map, 2: 0F, 3: 0F 38, 4: 0F 3A */
     uint8_t op;        /* opcode byte within its map */
@@ -79,7 +86,9 @@ struct pvl_insn {
 /*
  * Decode the instruction at (p), reading at most (n) bytes (and at most 15).
  * Returns its length (also in out->len), or 0 if it is truncated, invalid
- * in 64-bit mode, or of an encoding this decoder does not handle.
+ * in 64-bit mode, or of an encoding this decoder does not handle; for a
+ * whole VEX or EVEX instruction it still returns 0, with out->vex and
+ * out->len set.
  */
 size_t pvl_insn_decode(const uint8_t *p, size_t n, struct pvl_insn *out);
 
@@ -101,11 +110,15 @@ unsigned pvl_insn_store_size(const struct pvl_insn *in);
  * (push, call, enter, which write below the stack pointer they find).
  * (wmem): it writes its ModRM memory operand; (wimem): it writes memory
  * through a register without a ModRM operand (string stores, maskmov).
+ * (setsp): it writes RSP other than by the push or pop of (in->stack):
+ * as an explicit operand (mov, add, lea, xchg, pop %rsp...), or as enter,
+ * leave and the returns do.  Reading RSP does not count.
  */
 struct pvl_effect {
     uint64_t writes;
     uint8_t wmem;
     uint8_t wimem;
+    uint8_t setsp;
 };
 
 /*

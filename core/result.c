@@ -146,7 +146,15 @@ static const struct {
     {PVL_E_TMPL_BRANCH, "branches to %T, which is neither an instruction start in this "
                         "code nor a call entry"},
     {PVL_E_TMPL_RET, "is a return-like instruction (%N)"},
+    {PVL_E_INSN_VEX, "is a VEX-encoded (AVX) instruction, which pvlink does not decode; "
+                     "build this code without AVX (-mno-avx)"},
+    {PVL_E_INSN_BMI, "is a VEX-encoded BMI instruction, which pvlink does not decode; "
+                     "build this code without BMI (-mno-bmi -mno-bmi2)"},
+    {PVL_E_INSN_EVEX, "is an EVEX-encoded (AVX-512) instruction, which pvlink does not "
+                      "decode; build this code without AVX (-mno-avx)"},
     {PVL_E_TMPL_INDIRECT, "is an indirect, far or system transfer, or a trap"},
+    {PVL_E_CALL_IJMP, "is an indirect jump (a switch's jump table?), which cannot be "
+                      "followed; build this code with -fno-jump-tables"},
     {PVL_E_TMPL_RIPREL, "uses RIP-relative addressing, which a template may not"},
     {PVL_E_TMPL_STACK, "moves the stack pointer other than by balanced push and pop, "
                        "or writes the frame of the code around the site"},

@@ -178,6 +178,9 @@ static size_t compare_at(const uint8_t *p, size_t n, struct tally *t)
     }
     if (!mine) {
         t->zydis_only++;
+        if (in.vex && in.len != z.length && t->bad++ < 10) /* measured, not decoded */
+            t_fail(__FILE__, __LINE__, "%s: pvlink measures %u bytes, Zydis %u",
+                   t_hex(p, z.length), in.len, z.length);
         return z.length;
     }
     t->both++;
@@ -271,5 +274,94 @@ static void return_like_named(void)
     CHECK_EQ(in.kind, PVL_INSN_ESCAPE);
 }
 
+/*
+ * VEX and EVEX instructions are refused, but measured: over the VEX (C5,
+ * C4 with maps 0F, 0F 38, 0F 3A) and EVEX (maps 1, 2, 3, 5, 6) prefixes
+ * with several L, W, pp and vvvv, every opcode and ModRM form, and with
+ * and without an address-size prefix, whenever Zydis decodes the bytes
+ * pvlink gives the same length, and says BMI exactly when Zydis's ISA
+ * extension is BMI1 or BMI2 (Knights Corner's forms set aside).
+ */
+static const uint8_t vex_heads[][5] = {
+    {2, 0xc5, 0xf8}, {2, 0xc5, 0xfd}, {2, 0xc5, 0x7a}, {2, 0xc5, 0xcb},
+    {3, 0xc4, 0xe1, 0x79}, {3, 0xc4, 0x61, 0xfd}, {3, 0xc4, 0xe2, 0x79}, {3, 0xc4, 0xc2, 0xfd},
+    {3, 0xc4, 0xe2, 0x48}, {3, 0xc4, 0xe2, 0xc3}, {3, 0xc4, 0xe2, 0x4a}, {3, 0xc4, 0xe3, 0x79},
+    {3, 0xc4, 0x43, 0xfd}, {3, 0xc4, 0xe3, 0xfb}, {3, 0xc4, 0xe2, 0xc9},
+    {4, 0x62, 0xf1, 0x7c, 0x48}, {4, 0x62, 0xf1, 0xfd, 0x28}, {4, 0x62, 0x61, 0x7e, 0x0a},
+    {4, 0x62, 0xf2, 0x7d, 0x48}, {4, 0x62, 0xf2, 0xfd, 0x18}, {4, 0x62, 0xf3, 0x7d, 0x48},
+    {4, 0x62, 0xf3, 0xfd, 0x8a}, {4, 0x62, 0xf5, 0x7c, 0x48}, {4, 0x62, 0xf6, 0x7d, 0x08},
+};
+
+static void vex_one(const uint8_t *buf, size_t n, size_t *agreed, size_t *bad)
+{
+    ZydisDecodedInstruction z;
+    struct pvl_insn in;
+    size_t mine = pvl_insn_decode(buf, n, &in);
+
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&zd, NULL, buf, n, &z)) ||
+        (z.meta.isa_ext >= ZYDIS_ISA_EXT_KNC && z.meta.isa_ext <= ZYDIS_ISA_EXT_KNCV))
+        return; /* Knights Corner's jkzd and jknzd are no x86-64 CPU's */
+    int bmi = z.meta.isa_ext == ZYDIS_ISA_EXT_BMI1 || z.meta.isa_ext == ZYDIS_ISA_EXT_BMI2;
+    int evex = z.encoding == ZYDIS_INSTRUCTION_ENCODING_EVEX;
+    int want = evex ? PVL_VEX_EVEX : bmi ? PVL_VEX_BMI : PVL_VEX_AVX;
+    if (mine == 0 && in.vex == want && in.len == z.length) {
+        (*agreed)++;
+        return;
+    }
+    if ((*bad)++ < 10)
+        t_fail(__FILE__, __LINE__, "%s: pvlink returns %zu, vex %d length %u; Zydis: %s, "
+               "length %u", t_hex(buf, z.length), mine, in.vex, in.len,
+               ZydisMnemonicGetString(z.mnemonic), z.length);
+}
+
+static void vex_measured(void)
+{
+    static const uint8_t modrms[][7] = {
+        {1, 0xc1}, {1, 0xd7}, {1, 0xf8}, {1, 0x00}, {2, 0x04, 0x24}, {3, 0x44, 0x24, 0x08},
+        {5, 0x05, 0, 0, 0, 0}, {6, 0x84, 0x8d, 0, 1, 0, 0}, {6, 0x0c, 0x25, 0, 0x10, 0, 0},
+        {2, 0x4d, 0xf0},
+    };
+    size_t agreed = 0, bad = 0;
+
+    zinit();
+    for (size_t h = 0; h < sizeof vex_heads / sizeof vex_heads[0]; h++)
+        for (int a67 = 0; a67 < 2; a67++)
+            for (unsigned op = 0; op < 256; op++)
+                for (size_t m = 0; m < sizeof modrms / sizeof modrms[0]; m++) {
+                    uint8_t buf[15] = {0};
+                    size_t n = 0;
+                    if (a67)
+                        buf[n++] = 0x67;
+                    memcpy(buf + n, vex_heads[h] + 1, vex_heads[h][0]);
+                    n += vex_heads[h][0];
+                    buf[n++] = (uint8_t)op;
+                    memcpy(buf + n, modrms[m] + 1, modrms[m][0]);
+                    n += modrms[m][0];
+                    buf[n] = 0x11; /* an immediate, if any */
+                    vex_one(buf, sizeof buf, &agreed, &bad);
+                }
+    printf("  %zu VEX and EVEX encodings measured as Zydis decodes them\n", agreed);
+    CHECK_EQ(bad, 0);
+    CHECK(agreed > 20000);
+}
+
+/* A refusal names the instruction: its length is known, and a VEX
+ * instruction cut by the end of the code is not one. */
+static void vex_cut(void)
+{
+    static const char v[] = "\xc4\xe3\x7d\x18\x44\x24\x08\x01"; /* vinsertf128 */
+    struct pvl_insn in;
+
+    CHECK_EQ(pvl_insn_decode((const uint8_t *)v, 8, &in), 0);
+    CHECK_EQ(in.vex, PVL_VEX_AVX);
+    CHECK_EQ(in.len, 8);
+    for (size_t n = 0; n < 8; n++) {
+        CHECK_EQ(pvl_insn_decode((const uint8_t *)v, n, &in), 0);
+        CHECK_EQ(in.vex, PVL_VEX_NONE);
+    }
+    CHECK_EQ(pvl_insn_decode((const uint8_t *)"\x48\xc5\xf8\x77", 4, &in), 0); /* REX first */
+    CHECK_EQ(in.vex, PVL_VEX_NONE);
+}
+
 T_CASES(T(curated), T(return_like_named), T(truncations_refused), T(loaded_code),
-        T(random_bytes))
+        T(random_bytes), T(vex_measured), T(vex_cut))

@@ -6,7 +6,7 @@ ROMB_OBJS := $(call objs,host,tools/romb.c runtime/image.c)
 
 # Unit tests linked against the hosted core: tests/test_NAME.c -> build/tests/NAME
 # (elfread: the one ELF reader, runtime/elf.h)
-UNIT_TESTS := emit insn effect call plan link rom e2e fixtures elfread
+UNIT_TESTS := emit insn effect call verdict plan link rom e2e fixtures elfread
 $(B)/tests/elfread: $(call objs,host,$(PVELF_SRCS))
 $(B)/tests/insn: LDLIBS_EXTRA := -lZydis
 $(B)/tests/effect: LDLIBS_EXTRA = $(LIBPVLCORE) -lZydis

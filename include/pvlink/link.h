@@ -92,7 +92,11 @@ PVL_BEGIN_DECLS
  X(E_PROV_FILE,      "provider file cannot be opened or read")               \
  X(E_PROV_ELF,       "provider is not an x86-64 ELF shared object")          \
  X(E_PROV_SYMBOL,    "provider does not export pvr_provider_v1")             \
- X(E_PROV_LOAD,      "the dynamic loader refused the provider")
+ X(E_PROV_LOAD,      "the dynamic loader refused the provider")              \
+ X(E_INSN_VEX,       "VEX-encoded (AVX) instruction, which pvlink does not decode") \
+ X(E_INSN_BMI,       "VEX-encoded BMI instruction, which pvlink does not decode") \
+ X(E_INSN_EVEX,      "EVEX-encoded (AVX-512) instruction, which pvlink does not decode") \
+ X(E_CALL_IJMP,      "indirect jump (a switch's jump table?), which pvlink cannot follow")
 /* clang-format on */
 
 #define PVL_RESULT_ENUM_(n, msg) PVL_##n,
