@@ -21,6 +21,12 @@
  *            read_cr3 jumps into one, write_cr3 calls one with rax saved
  *   gates20  the same code in a 2.0 image, without the declaration (what
  *            a 2.0 reader makes of it)
+ *   x87      pvlink.kernel 1.0 whose irq_disable template is fninit,
+ *            declaring the flags only (kernel sites never allow x87)
+ *   avx      pvlink.kernel 1.0 whose console_write call entry is what
+ *            -mavx2 code ends in: vzeroupper; ret
+ *   switch   pvlink.kernel 1.0 whose console_write call entry dispatches
+ *            through a jump table: jmp *%rdx
  *
  * Call entries are a bare `ret` or a few instructions: nothing runs them.
  */
@@ -155,12 +161,31 @@ static void gates20(struct romb *b)
     gate_code(b);
 }
 
+static void x87(struct romb *b)
+{
+    romb_init(b, PVK_IFACE_NAME, PVK_IFACE_MAJOR, PVK_IFACE_MINOR);
+    inl(b, PVK_OP_IRQ_DISABLE, R("\xdb\xe3"), PVL_CLB(FLAGS));
+}
+
+static void avx(struct romb *b)
+{
+    romb_init(b, PVK_IFACE_NAME, PVK_IFACE_MAJOR, PVK_IFACE_MINOR);
+    call(b, PVK_OP_CONSOLE_WRITE, R("\x31\xc0\xc5\xf8\x77\xc3"), PVK_CLB_C);
+}
+
+static void jump_table(struct romb *b)
+{
+    romb_init(b, PVK_IFACE_NAME, PVK_IFACE_MAJOR, PVK_IFACE_MINOR);
+    call(b, PVK_OP_CONSOLE_WRITE, R("\x89\xfa\xff\xe2"), PVK_CLB_C);
+}
+
 static const struct {
     const char *name;
     void (*make)(struct romb *);
 } kinds[] = {{"kernel", kernel}, {"refuse", refuse}, {"test", test},
              {"unknown", unknown}, {"badtmpl", badtmpl}, {"probe", probe},
-             {"liar", liar}, {"newer", newer}, {"gates", gates}, {"gates20", gates20}};
+             {"liar", liar}, {"newer", newer}, {"gates", gates}, {"gates20", gates20},
+             {"x87", x87}, {"avx", avx}, {"switch", jump_table}};
 
 int main(int argc, char **argv)
 {
@@ -186,6 +211,6 @@ int main(int argc, char **argv)
         return 0;
     }
     fprintf(stderr, "usage: mkrom kernel|refuse|test|unknown|badtmpl|probe|liar|newer|gates|"
-                    "gates20 FILE\n");
+                    "gates20|x87|avx|switch FILE\n");
     return 2;
 }

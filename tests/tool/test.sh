@@ -50,7 +50,7 @@ fail() { echo "FAIL tool:$1: $2"; }
 # that the output does not depend on the build directory.
 cp "$fx/fixture" "$fx/fixture-stripped.so" "$fx/bad" "$fx/alias" "$work/"
 cd "$work" || exit 1
-for k in kernel refuse test unknown badtmpl probe liar newer gates gates20; do
+for k in kernel refuse test unknown badtmpl probe liar newer gates gates20 x87 avx switch; do
     "$fx/mkrom" $k $k.rom || { fail setup "mkrom $k failed"; exit 1; }
 done
 printf 'just some text\n' >notelf.txt
@@ -262,6 +262,20 @@ refuse rom_lying_template 3 \
 refuse rom_gates_2_0 3 \
     "pvlink rom: gates20.rom: invalid ROM image: entry.call[0] +5: jmp *0xb writes rcx, which the entry does not declare" \
     "$PVLINK" rom gates20.rom
+# An x87 template writes x87 (its ModRM.reg 4 is no stack pointer); an AVX
+# instruction and a jump table's jump are named, with what to do.
+refuse rom_x87_template 3 \
+    "pvlink rom: x87.rom: invalid ROM image: entry.template[0] +0: fninit writes x87, which the entry does not declare" \
+    "$PVLINK" rom x87.rom
+refuse rom_avx_call 3 \
+    "pvlink rom: avx.rom: invalid ROM image: entry.call[0] +2: vzeroupper is a VEX-encoded (AVX) instruction, which pvlink does not decode; build this code without AVX (-mno-avx)" \
+    "$PVLINK" rom avx.rom
+refuse plan_avx_call 3 \
+    "pvlink plan: avx.rom: invalid ROM image: entry.call[0] +2: vzeroupper is a VEX-encoded (AVX) instruction, which pvlink does not decode; build this code without AVX (-mno-avx)" \
+    "$PVLINK" plan fixture avx.rom
+refuse rom_jump_table 3 \
+    "pvlink rom: switch.rom: invalid ROM image: entry.call[0] +2: jmp %rdx is an indirect jump (a switch's jump table?), which cannot be followed; build this code with -fno-jump-tables" \
+    "$PVLINK" rom switch.rom
 refuse plan_lying_template 3 \
     "pvlink plan: liar.rom: invalid ROM image: entry.template[0] +0: xor %eax, %eax writes rax, which the entry does not declare" \
     "$PVLINK" plan fixture liar.rom
