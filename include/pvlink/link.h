@@ -271,12 +271,14 @@ pvl_result pvl_rom_load(const void *img, size_t len, uint64_t load_addr,
 
 /*
  * Check that (len) bytes at (t) are safe to copy into a site and write
- * nothing outside (declared): every instruction decodes and is modelled,
- * relative branches land on an instruction start inside the template (or
- * at its end), there is no return-like instruction, indirect, far or
- * system transfer, trap or RIP-relative operand; RSP changes only through
- * pushes and pops that balance, in a template without branches, and
- * nothing is written to the frame of the code around the site.  What the
+ * nothing outside (declared): every instruction decodes and is modelled
+ * (VEX and EVEX ones are not: PVL_E_INSN_VEX, PVL_E_INSN_BMI,
+ * PVL_E_INSN_EVEX), relative branches land on an instruction start inside
+ * the template (or at its end), there is no return-like instruction,
+ * indirect, far or system transfer, trap or RIP-relative operand; RSP is
+ * written only by pushes and pops that balance, in a template without
+ * branches (reading it is allowed), and nothing is written to the frame of
+ * the code around the site (PVL_E_TMPL_STACK).  What the
  * template writes is the union over its instructions (in *writes, if not
  * NULL).  Refuses a template longer than PVL_ROOM_MAX.  (diag) names the
  * instruction (PVL_DIAG_INSN).
@@ -314,7 +316,8 @@ struct pvl_callcode {
  * it or at a call entry's start; every path ends in ret or a tail jump,
  * with RSP back where it was; indirect calls and jumps only through a
  * RIP-relative pointer (any indirect call and a RIP-relative jump, in open
- * code), whose target counts as a C function (PVL_CLB_C), or, when
+ * code; another indirect jump, such as a jump table's, is PVL_E_CALL_IJMP),
+ * whose target counts as a C function (PVL_CLB_C), or, when
  * (entry_at) says so for PVL_OFF_ENV, as a gate writing what it declares
  * and returning; calls and jumps to another entry count what that entry
  * declares.  What it writes is the
