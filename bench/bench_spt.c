@@ -32,15 +32,6 @@ extern char **environ;
 #define MAX_ROUNDS 32
 #define OUT_MAX (8 << 20) /* the log workload prints its lines */
 
-/* Every operation the spt ROM does not require: forced native. */
-static const char *const not_required[] = {
-    "nop", "irq_disable", "irq_enable", "safe_halt", "halt", "read_cr0", "write_cr0",
-    "read_cr2", "write_cr2", "read_cr3", "write_cr3", "read_cr4", "write_cr4", "read_msr",
-    "write_msr", "cpuid", "flush_tlb_one", "flush_tlb_all", "set_pte", "lazy_mmu_begin",
-    "lazy_mmu_end", "inb", "inw", "inl", "outb", "outw", "outl", "io_delay", "console_write",
-    "clock_read",
-};
-#define NNR (sizeof not_required / sizeof not_required[0])
 static const char all_native[] = "every non-required action native";
 #define ALL_NATIVE all_native
 
@@ -134,21 +125,16 @@ static int run(const char *const *argv, char *out, size_t cap)
 /* One run of (c): ns per iteration, or per boot for selftest. */
 static double measure(const struct conf *c, char *out)
 {
-    static char pol[NNR][48], n[32];
-    const char *argv[2 * NNR + 8];
+    static char n[32];
+    const char *argv[16];
     const char *p;
     int k = 0;
     double t0, t1;
 
     argv[k++] = spt;
-    for (size_t i = 0; c->policy == ALL_NATIVE && i < NNR; i++) {
-        snprintf(pol[i], sizeof pol[i], "%s=native", not_required[i]);
+    if (c->policy) { /* every operation the ROM does not require, or one */
         argv[k++] = "--policy";
-        argv[k++] = pol[i];
-    }
-    if (c->policy && c->policy != ALL_NATIVE) {
-        argv[k++] = "--policy";
-        argv[k++] = c->policy;
+        argv[k++] = c->policy == ALL_NATIVE ? "all=native" : c->policy;
     }
     argv[k++] = kernel;
     argv[k++] = "--";

@@ -59,8 +59,9 @@
 /* Ports. */
 #define MON_COM1 0x3f8
 
+#define MON_POLICY_ALL (-1) /* --policy all=native */
 struct mon_policy {
-    int op;     /* operation number */
+    int op;     /* operation number, or MON_POLICY_ALL */
     int action; /* enum pvl_action */
 };
 
@@ -153,7 +154,8 @@ void mon_rom_publish(struct mon_vm *vm, struct mon_rom *rom);
 /* Print what the published ROMs' consoles still hold when the guest
  * stops. */
 void mon_rom_flush_console(struct mon_vm *vm);
-/* Parse "OP=ACTION" into (p); returns 0 or -1 with a message in (why). */
+/* Parse "OP=ACTION" (or "all=native") into (p); returns 0 or -1 with a
+ * message in (why). */
 int mon_policy_parse(const char *s, struct mon_policy *p, char *why, size_t n);
 
 /* acpi.c: write the ACPI tables (RSDP, RSDT, XSDT, MADT) for (vm)'s CPUs

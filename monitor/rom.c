@@ -27,6 +27,13 @@ int mon_policy_parse(const char *s, struct mon_policy *p, char *why, size_t n)
     }
     memcpy(op, s, (size_t)(eq - s));
     op[eq - s] = 0;
+    if (!strcmp(op, "all")) { /* every operation the ROM does not require */
+        p->op = MON_POLICY_ALL;
+        if ((p->action = pvl_action_find(eq + 1)) == PVL_ACT_NATIVE)
+            return 0;
+        snprintf(why, n, "\"all\" takes only native, got \"%s\"", eq + 1);
+        return -1;
+    }
     if ((p->op = pvl_iface_find(&pvl_kernel_iface, op)) < 0) {
         snprintf(why, n, "unknown operation \"%s\" (see the catalog in the README)", op);
         return -1;
@@ -68,8 +75,24 @@ static struct pvl_rom_entry *entry_for(uint8_t *img, size_t len, int op)
     return NULL;
 }
 
+/* all=native: every entry the ROM does not mark required (the image is
+ * validated: the table lies in it). */
+static void apply_all_native(uint8_t *img)
+{
+    struct pvl_rom_header *h = (struct pvl_rom_header *)img;
+    struct pvl_rom_entry *t = (struct pvl_rom_entry *)(img + h->table_off);
+
+    for (uint32_t i = 0; i < h->table_count; i++)
+        if (!(t[i].flags & PVL_ENT_REQUIRED))
+            t[i].action = PVL_ACT_NATIVE;
+}
+
 static void apply_policy(uint8_t *img, size_t len, const struct mon_policy *p, const char *src)
 {
+    if (p->op == MON_POLICY_ALL) {
+        apply_all_native(img);
+        return;
+    }
     const char *op = pvl_kernel_iface.ops[p->op].name;
     struct pvl_rom_entry *e = entry_for(img, len, p->op);
 
