@@ -138,22 +138,33 @@ enum { PVR_RUNNING, PVR_BLOCKED, PVR_GONE };
 /* Thread ids other than (self) into (tids) (at most cap); the count of all
  * of them, or -1. */
 PVR_HIDDEN int pvr__threads(int *tids, int cap, int self);
-/* PVR_BLOCKED with the user address it resumes at in (*pc) (or 2 bytes
- * before, a restarted system call), PVR_RUNNING (on a CPU, waiting for
- * one, or unknown), PVR_GONE.  _settled looks once more at a running
- * thread, which may be finishing its way into a blocking call. */
+/* PVR_BLOCKED (in the kernel, or stopped) with the user address it
+ * resumes at in (*pc) (or 2 bytes before, a restarted system call),
+ * PVR_RUNNING (on a CPU, waiting for one, or unknown), PVR_GONE. */
 PVR_HIDDEN int pvr__where(int tid, uintptr_t *pc);
 /* Between these, pvr__where keeps the files it reads open (one link). */
 PVR_HIDDEN void pvr__looks_begin(void);
 PVR_HIDDEN void pvr__looks_end(void);
-PVR_HIDDEN int pvr__where_settled(int tid, uintptr_t *pc);
+/*
+ * Settle threads (tids[0..n)): call (seen)(ctx, tid, how, pc) once for
+ * each, as soon as it is known, with how PVR_GONE, PVR_BLOCKED (and pc as
+ * pvr__where gives it) or PVR_RUNNING.  A thread seen running is looked at
+ * again and reported running only if it was running at every look and
+ * has run 0.5 ms on a CPU meanwhile (or got none for 100 ms): a thread
+ * just woken, still inside the kernel on its way out of a blocking call,
+ * is reported blocked once it blocks again.  Stops at, and returns, the
+ * first non-zero result of (seen); 0 otherwise.
+ */
+typedef int (*pvr_seen_fn)(void *ctx, int tid, int how, uintptr_t pc);
+PVR_HIDDEN int pvr__watch(const int *tids, int n, pvr_seen_fn seen, void *ctx);
 /* 1 when (tid) blocks (sig), 0 when not, -1 when unknown.  _still tells a
  * mask the thread keeps (1) from one of a moment (libc's, pvlink's signal
  * handler's own; 0), or 2 when the thread never ran to tell; it may look
  * for up to 50 ms, only while the thread blocks (sig). */
 PVR_HIDDEN int pvr__blocks(int tid, int sig);
 PVR_HIDDEN int pvr__blocks_still(int tid, int sig);
-/* CPU time thread (tid) has run so far (ns), or 0 when unknown. */
+/* CPU time thread (tid) of this process has run so far (ns), exact, or 0
+ * when unknown. */
 PVR_HIDDEN unsigned long long pvr__ran_ns(int tid);
 
 /* ------------------------------------------------------------------------

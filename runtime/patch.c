@@ -273,8 +273,10 @@ static int at_change(const struct pvr_apply *a, uintptr_t pc)
  * The threads, before anything is written.  A thread blocked in the
  * kernel at an address outside every changed site cannot be inside one
  * and can only enter one through its int3: it does not matter.  Any other
- * thread that blocks SIGTRAP would be killed by an int3; one that blocks
- * pvlink's signal could not be moved when a round is needed.
+ * thread that blocks SIGTRAP would be killed by an int3 (one seen running
+ * at two looks is refused: in doubt, it may run into one); one that
+ * blocks pvlink's signal could not be moved if the round signals it,
+ * which is judged as the round judges it (pvr__watch).
  */
 
 static int *other_threads(int *n)
@@ -293,21 +295,48 @@ static int *other_threads(int *n)
     return NULL;
 }
 
+/* pvr__watch's answer for one thread. */
+struct seen_one {
+    int how;
+    uintptr_t pc;
+};
+
+static int note_one(void *ctx, int tid, int how, uintptr_t pc)
+{
+    (void)tid;
+    *(struct seen_one *)ctx = (struct seen_one){how, pc};
+    return 0;
+}
+
+/* Would the round signal (tid), seen (w) at (pc)?  One seen running is
+ * settled by pvr__watch first, as the round does. */
+static int round_would_signal(struct ctx *x, int tid, int w, uintptr_t pc)
+{
+    struct seen_one s = {w, pc};
+
+    if (w == PVR_RUNNING)
+        pvr__watch(&tid, 1, note_one, &s);
+    return s.how == PVR_RUNNING ||
+           (s.how == PVR_BLOCKED && risky_pc(x->a, x->fwd, 0, x->a->n, s.pc));
+}
+
 static pvl_result check_thread(struct ctx *x, int tid)
 {
     uintptr_t pc = 0;
-    int w = pvr__where_settled(tid, &pc), sig = pvr__signal();
-    const char *what = w == PVR_RUNNING ? "is running" : "stands at a site being changed";
+    int w = pvr__where(tid, &pc), sig = pvr__signal();
 
+    if (w == PVR_RUNNING) /* may be finishing its way into a blocking call */
+        w = pvr__where(tid, &pc);
     if (w == PVR_GONE || (w == PVR_BLOCKED && !at_change(x->a, pc)))
         return PVL_OK;
+    const char *what = w == PVR_RUNNING ? "is running" : "stands at a site being changed";
     if (pvr__blocks_still(tid, SIGTRAP) >= 1) /* in doubt, refuse: an int3 would kill */
         return pvr__fail(x->err, PVL_E_THREADS, 0, "thread %d blocks SIGTRAP and %s: an "
                          "int3 would kill the process; link refused, nothing written", tid,
                          what);
     /* in doubt, go on: the round sees a thread that never answers */
     if (x->risky && (w == PVR_RUNNING || risky_pc(x->a, x->fwd, 0, x->a->n, pc)) &&
-        pvr__blocks_signal(tid) == 1)
+        pvr__blocks_signal(tid) == 1 && round_would_signal(x, tid, w, pc))
         return pvr__fail(x->err, PVL_E_THREADS, 0, "thread %d blocks pvlink's signal %d and "
                          "%s: it could not be moved out of a site; link refused, nothing "
                          "written", tid, sig, what);
@@ -513,15 +542,39 @@ static pvl_result write_failed(struct ctx *x, const char *what)
 }
 
 /*
- * The round of a batch with risky offsets, once its int3s are in place:
- * signal only the threads that may stand at one of them (running, or
- * blocked right there), each as soon as it is found; the others are
- * counted as skipped.  Then wait for every answer.
+ * The round of a batch with risky offsets, once its int3s are in place.
+ * From then on a thread outside every risky offset can only reach one
+ * through a guarded offset, whose int3 handles it: a thread seen blocked
+ * (or stopped) at any address but a risky one, at any look, is skipped.
+ * pvr__watch settles each thread; those that may stand at a risky offset
+ * (running at every look, or blocked right there) are signalled as soon
+ * as known.  Then wait for every answer.
  */
+struct round {
+    struct ctx *x;
+    const struct pvr_shape *sh;
+    const struct batch *bt;
+};
+
+static int round_seen(void *ctx, int tid, int how, uintptr_t pc)
+{
+    struct round *rd = ctx;
+    struct pvr_apply *a = rd->x->a;
+
+    if (how == PVR_GONE)
+        return PVL_OK;
+    if (how == PVR_BLOCKED && !risky_pc(a, rd->sh, rd->bt->first, rd->bt->n, pc)) {
+        a->nskipped++;
+        return PVL_OK;
+    }
+    a->nsignals++;
+    return pvr__round_signal(tid, rd->x->err);
+}
+
 static pvl_result batch_round(struct ctx *x, struct batch *bt)
 {
-    int n = 0, *t = other_threads(&n), vg = pvr__on_valgrind();
-    const struct pvr_shape *sh = bt->forward ? x->fwd : x->back;
+    int n = 0, *t = other_threads(&n);
+    struct round rd = {x, bt->forward ? x->fwd : x->back, bt};
     pvl_result r = PVL_OK;
 
     if (!t)
@@ -529,18 +582,11 @@ static pvl_result batch_round(struct ctx *x, struct batch *bt)
                          "(/proc/self/task): %s", strerror(errno));
     x->a->nrounds++;
     pvr__round_begin();
-    for (int i = 0; i < n && r == PVL_OK; i++) {
-        uintptr_t pc = 0;
-        int w = vg ? PVR_RUNNING : pvr__where_settled(t[i], &pc);
-        if (w == PVR_GONE)
-            continue;
-        if (w == PVR_BLOCKED && !risky_pc(x->a, sh, bt->first, bt->n, pc)) {
-            x->a->nskipped++;
-            continue;
-        }
-        x->a->nsignals++;
-        r = pvr__round_signal(t[i], x->err);
-    }
+    if (pvr__on_valgrind()) /* /proc shows valgrind's threads: signal every one */
+        for (int i = 0; i < n && r == PVL_OK; i++)
+            r = round_seen(&rd, t[i], PVR_RUNNING, 0);
+    else
+        r = pvr__watch(t, n, round_seen, &rd);
     pvl_result r2 = pvr__round_end(r == PVL_OK, x->a->timeout_ms, &x->a->nmoved, x->err);
     free(t);
     return r == PVL_OK ? r2 : r;

@@ -4,12 +4,16 @@
  * address it will resume, and which signals it blocks.
  *
  * /proc/self/task/TID/syscall reads a thread's registers only once the
- * kernel has seen it off the CPU in a sleeping state twice with no switch
- * in between, so a "blocked" answer is a consistent snapshot: the thread
- * was not running and its next user instruction was at the address shown
- * (or two bytes before it, when the kernel restarts the system call).  It
- * says "running" for a thread on a CPU or waiting for one; those are
- * never judged from /proc.
+ * kernel has seen it off the CPU in a sleeping (or stopped) state twice
+ * with no switch in between, so a "blocked" answer is a consistent
+ * snapshot: the thread was not running and its next user instruction was
+ * at the address shown (or two bytes before it, when the kernel restarts
+ * the system call).  It says "running" for a thread on a CPU or waiting
+ * for one (state R in stat), which is not the same as a thread in user
+ * space: a thread whose timeout has just fired, or that was just woken, is
+ * runnable while still inside the kernel, and a signal that reaches it
+ * there makes poll or select fail with EINTR.  pvr__watch tells the two
+ * apart by looking again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -146,16 +150,80 @@ int pvr__where(int tid, uintptr_t *pc)
 }
 
 /*
- * A thread seen running may be on its way into a blocking call (or just
- * out of one): look once more before calling it running.
+ * Threads seen running are looked at again, with sleeps from 10 us up to
+ * 1 ms in between (which also leave a CPU to a thread waiting for one).
+ * One seen blocked or gone at any look is settled so.  One seen running
+ * at every look is settled running once it has run WATCH_BUSY_NS on a CPU
+ * since the first look, or after WATCH_LIMIT_NS (it never got a CPU, or
+ * its CPU time cannot be read).  Leaving the kernel and blocking again
+ * takes a thread microseconds, yet on a loaded 2-CPU VM its CPU clock
+ * showed up to 170 us for it, and a woken thread waited up to 70 ms for a
+ * CPU (tests/runtime/test_rt_quiet.c, timeouts).
  */
-int pvr__where_settled(int tid, uintptr_t *pc)
-{
-    int w = pvr__where(tid, pc);
+#define WATCH_BUSY_NS 500000ull
+#define WATCH_LIMIT_NS 100000000ull
 
-    if (w == PVR_RUNNING)
-        w = pvr__where(tid, pc);
-    return w;
+struct watched {
+    int tid;
+    unsigned long long ran; /* its CPU time at the first look */
+};
+
+static unsigned long long mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (unsigned long long)t.tv_sec * 1000000000u + (unsigned long long)t.tv_nsec;
+}
+
+/* Has (w) run WATCH_BUSY_NS since the first look? */
+static int busy(const struct watched *w)
+{
+    unsigned long long now = pvr__ran_ns(w->tid);
+    return now >= w->ran && now - w->ran >= WATCH_BUSY_NS;
+}
+
+/* Look again at (v[0..*n)) once; each thread settled goes to (seen) and
+ * out of (v).  Returns the first non-zero (seen) result. */
+static int look_again(struct watched *v, int *n, int late, pvr_seen_fn seen, void *ctx)
+{
+    uintptr_t pc;
+    int r = 0;
+
+    for (int i = 0; i < *n && !r;) {
+        int w = pvr__where(v[i].tid, &pc);
+        if (w == PVR_RUNNING && !late && !busy(&v[i])) {
+            i++;
+            continue;
+        }
+        r = seen(ctx, v[i].tid, w, w == PVR_RUNNING ? 0 : pc);
+        v[i] = v[--*n];
+    }
+    return r;
+}
+
+int pvr__watch(const int *tids, int n, pvr_seen_fn seen, void *ctx)
+{
+    struct watched *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v);
+    unsigned long long start = mono_ns();
+    long nap = 10000;
+    int nv = 0, r = 0;
+
+    for (int i = 0; i < n && !r; i++) {
+        uintptr_t pc = 0;
+        int w = pvr__where(tids[i], &pc);
+        if (w == PVR_RUNNING && v)
+            v[nv++] = (struct watched){tids[i], pvr__ran_ns(tids[i])};
+        else
+            r = seen(ctx, tids[i], w, pc); /* out of memory: running is running */
+    }
+    while (nv && !r) {
+        struct timespec ts = {0, nap};
+        nanosleep(&ts, NULL);
+        nap = nap < 500000 ? 2 * nap : 1000000;
+        r = look_again(v, &nv, mono_ns() - start >= WATCH_LIMIT_NS, seen, ctx);
+    }
+    free(v);
+    return r;
 }
 
 int pvr__blocks(int tid, int sig)
@@ -171,14 +239,17 @@ int pvr__blocks(int tid, int sig)
     return (int)((mask >> (sig - 1)) & 1);
 }
 
+/* The thread's CPU-time clock (the kernel's MAKE_THREAD_CPUCLOCK(tid,
+ * CPUCLOCK_SCHED), as pthread_getcpuclockid makes it): exact even while
+ * the thread runs, where schedstat lags by up to a tick. */
 unsigned long long pvr__ran_ns(int tid)
 {
-    char buf[128];
-    unsigned long long ns = 0;
+    clockid_t c = (clockid_t)(~(unsigned)tid << 3 | 6u);
+    struct timespec t;
 
-    if (task_file(tid, "schedstat", buf, sizeof buf) > 0 && sscanf(buf, "%llu", &ns) != 1)
-        ns = 0;
-    return ns;
+    if (clock_gettime(c, &t) != 0)
+        return 0;
+    return (unsigned long long)t.tv_sec * 1000000000u + (unsigned long long)t.tv_nsec;
 }
 
 /*

@@ -370,4 +370,172 @@ static void quiet(void)
         pvr_provider_close(one[s], &e);
 }
 
-T_CASES(T(quiet))
+/* ------------------------------------------------------------------------
+ * Timeouts that expire while links run.  A thread whose timeout has just
+ * fired is runnable, and /proc says "running", while it is still inside
+ * the kernel on its way out of its call; a signal then makes poll and
+ * select fail with EINTR after the full timeout.  Threads loop in timed
+ * calls of 5 to 19 ms while two workers run sites and the main thread
+ * re-links pvlink.rt (A, B, native: every link a round) LINKS times.
+ *
+ * Asserted: every call returns as a timeout does, never with an error
+ * and never before its timeout; every link ran a round; rounds signal at
+ * most the two workers (a sleeper is never signalled) and account for
+ * every thread; every result is one of an implementation.
+ */
+enum {
+    TM_NANOSLEEP, TM_CLOCK_NANOSLEEP, TM_USLEEP, TM_EPOLL_WAIT, TM_POLL, TM_POLL2, TM_PPOLL,
+    TM_SELECT, TM_SELECT2, TM_PSELECT, TM_SEM_TIMEDWAIT, TM_SIGTIMEDWAIT, NTIMED
+};
+static const struct {
+    const char *name;
+    int ms;
+} timed_calls[NTIMED] = {
+    {"nanosleep", 7}, {"clock_nanosleep", 11}, {"usleep", 13}, {"epoll_wait", 5},
+    {"poll", 5}, {"poll", 17}, {"ppoll", 7}, {"select", 5}, {"select", 19},
+    {"pselect", 11}, {"sem_timedwait", 13}, {"sigtimedwait", 5},
+};
+
+static atomic_int tm_stop;
+static struct {
+    pthread_t th;
+    atomic_long ok, failed, early;
+    int last_errno;
+} tm[NTIMED];
+static int tm_ep, tm_pipe[2];
+static sem_t tm_sem;
+
+static uint64_t clock_ns(clockid_t c)
+{
+    struct timespec t;
+    clock_gettime(c, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* One timed call of kind (k), (ms) long, on things that never get ready:
+ * 1 when it timed out as it should, 0 on an error (errno says which). */
+static int timed_once(int k, int ms)
+{
+    struct timespec rel = {0, ms * 1000000L}, abs_t;
+    struct timeval tv = {0, ms * 1000L};
+    struct pollfd p = {tm_pipe[0], POLLIN, 0};
+    struct epoll_event ev;
+    sigset_t usr2;
+    fd_set s;
+
+    FD_ZERO(&s);
+    FD_SET(tm_pipe[0], &s);
+    switch (k) {
+    case TM_NANOSLEEP: return nanosleep(&rel, NULL) == 0;
+    case TM_CLOCK_NANOSLEEP: return (errno = clock_nanosleep(CLOCK_MONOTONIC, 0, &rel, NULL)) == 0;
+    case TM_USLEEP: return usleep((useconds_t)ms * 1000u) == 0;
+    case TM_EPOLL_WAIT: return epoll_wait(tm_ep, &ev, 1, ms) == 0;
+    case TM_POLL: case TM_POLL2: return poll(&p, 1, ms) == 0;
+    case TM_PPOLL: return ppoll(&p, 1, &rel, NULL) == 0;
+    case TM_SELECT: case TM_SELECT2: return select(tm_pipe[0] + 1, &s, NULL, NULL, &tv) == 0;
+    case TM_PSELECT: return pselect(tm_pipe[0] + 1, &s, NULL, NULL, &rel, NULL) == 0;
+    case TM_SEM_TIMEDWAIT:
+        clock_gettime(CLOCK_REALTIME, &abs_t);
+        abs_t.tv_nsec += ms * 1000000L;
+        abs_t.tv_sec += abs_t.tv_nsec / 1000000000, abs_t.tv_nsec %= 1000000000;
+        return sem_timedwait(&tm_sem, &abs_t) != 0 && errno == ETIMEDOUT;
+    case TM_SIGTIMEDWAIT:
+        sigemptyset(&usr2), sigaddset(&usr2, SIGUSR2);
+        return sigtimedwait(&usr2, NULL, &rel) < 0 && errno == EAGAIN;
+    }
+    return 0;
+}
+
+static void *timed(void *arg)
+{
+    int k = (int)(intptr_t)arg, ms = timed_calls[k].ms;
+    /* sem_timedwait's deadline is on CLOCK_REALTIME */
+    clockid_t c = k == TM_SEM_TIMEDWAIT ? CLOCK_REALTIME : CLOCK_MONOTONIC;
+    sigset_t usr2;
+
+    sigemptyset(&usr2), sigaddset(&usr2, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &usr2, NULL);
+    while (!atomic_load(&tm_stop)) {
+        uint64_t t0 = clock_ns(c);
+        errno = 0;
+        int ok = timed_once(k, ms);
+        uint64_t took = clock_ns(c) - t0;
+        if (!ok) {
+            tm[k].last_errno = errno;
+            atomic_fetch_add(&tm[k].failed, 1);
+        } else if (took < (uint64_t)ms * 1000000u) {
+            atomic_fetch_add(&tm[k].early, 1);
+        } else {
+            atomic_fetch_add(&tm[k].ok, 1);
+        }
+    }
+    return NULL;
+}
+
+static void timeouts(void)
+{
+    struct pvr_provider *p[3] = {0};
+    struct epoll_event ev = {.events = EPOLLIN};
+    struct tally t = {0};
+    struct pvr_error e;
+    long nchecked = 0, nwrong, bad = 0;
+
+    p[0] = pvr_provider_table(&rt_desc_a, &rt_iface, &e);
+    p[1] = pvr_provider_table(&rt_desc_b, &rt_iface, &e); /* p[2]: native */
+    if (!p[0] || !p[1]) {
+        t_fail(__FILE__, __LINE__, "providers: %s", e.msg);
+        return;
+    }
+    CHECK(pipe(tm_pipe) == 0 && (tm_ep = epoll_create1(0)) >= 0);
+    CHECK(epoll_ctl(tm_ep, EPOLL_CTL_ADD, tm_pipe[0], &ev) == 0);
+    sem_init(&tm_sem, 0, 0);
+    atomic_store(&tm_stop, 0);
+    rt_workers_start(2);
+    for (int k = 0; k < NTIMED; k++)
+        pthread_create(&tm[k].th, NULL, timed, (void *)(intptr_t)k);
+    for (int k = 0; k < NTIMED; k++) /* every thread under way (and its mask set) */
+        while (!atomic_load(&tm[k].ok) && !atomic_load(&tm[k].failed) &&
+               !atomic_load(&tm[k].early))
+            usleep(1000);
+    for (int i = 0; i < LINKS; i++) {
+        struct tally one = {0};
+        relink(&rt_iface, p[i % 3], &one);
+        CHECK_EQ(one.rounds, one.links); /* each link changes inline code: a round */
+        t.links += one.links, t.rounds += one.rounds, t.signals += one.signals;
+        t.skipped += one.skipped, t.traps += one.traps, t.failed += one.failed;
+        usleep(3000);
+    }
+    nwrong = rt_workers_stop(&nchecked);
+    atomic_store(&tm_stop, 1);
+    for (int k = 0; k < NTIMED; k++)
+        pthread_join(tm[k].th, NULL);
+
+    report("pvlink.rt with timeouts expiring", &t);
+    for (int k = 0; k < NTIMED; k++) {
+        bad += atomic_load(&tm[k].failed) + atomic_load(&tm[k].early);
+        if (atomic_load(&tm[k].failed))
+            t_fail(__FILE__, __LINE__, "%s (%d ms) failed %ld times (last errno %s)",
+                   timed_calls[k].name, timed_calls[k].ms, atomic_load(&tm[k].failed),
+                   strerror(tm[k].last_errno));
+        if (atomic_load(&tm[k].early))
+            t_fail(__FILE__, __LINE__, "%s (%d ms) returned before its timeout %ld times",
+                   timed_calls[k].name, timed_calls[k].ms, atomic_load(&tm[k].early));
+        CHECK(atomic_load(&tm[k].ok) > 0);
+    }
+    printf("quiet: %d threads in timed calls of 5-19 ms, %ld EINTR or early returns; "
+           "%ld results checked, %ld wrong\n", NTIMED, bad, nchecked, nwrong);
+    CHECK_EQ(t.links, LINKS);
+    CHECK_EQ(t.rounds, LINKS);
+    /* the workers at most; every other thread was left alone */
+    CHECK(t.signals <= 2 * t.rounds);
+    CHECK_EQ(t.signals + t.skipped, (NTIMED + 2) * t.rounds);
+    CHECK_EQ(nwrong, 0);
+    CHECK(nchecked > 0);
+    CHECK_EQ(pvr_unlink(&rt_iface, NULL, NULL, &e), PVL_OK);
+    for (int i = 0; i < 2; i++)
+        pvr_provider_close(p[i], &e);
+    close(tm_ep), close(tm_pipe[0]), close(tm_pipe[1]);
+    sem_destroy(&tm_sem);
+}
+
+T_CASES(T(quiet), T(timeouts))
