@@ -460,9 +460,21 @@ static struct pvr_provider *check_loaded(const char *path, void *dl,
     return p;
 }
 
+/* What dlopen gets for (path): the file check_file checked.  A name
+ * without a slash is a file in the current directory, as for open(2);
+ * given as it is, dlopen would search the library path for it. */
+static const char *load_name(const char *path, char *buf, size_t cap)
+{
+    if (strchr(path, '/'))
+        return path;
+    snprintf(buf, cap, "./%s", path);
+    return buf;
+}
+
 struct pvr_provider *pvr_provider_open(const char *path, const struct pvl_iface *iface,
                                        struct pvr_error *err)
 {
+    char here[PVR_NAME_MAX + 3];
     struct pvr_provider *p;
     void *dl;
 
@@ -479,7 +491,7 @@ struct pvr_provider *pvr_provider_open(const char *path, const struct pvl_iface 
     }
     if (check_file(path, err) != PVL_OK)
         return NULL;
-    if (!(dl = dlopen(path, RTLD_NOW | RTLD_LOCAL))) {
+    if (!(dl = dlopen(load_name(path, here, sizeof here), RTLD_NOW | RTLD_LOCAL))) {
         pvr__fail(err, PVL_E_PROV_LOAD, 0, "provider \"%s\": the dynamic loader refused it: "
                   "%s", path, dlerror());
         return NULL;

@@ -344,8 +344,11 @@ struct pvr_provider *pvr_provider_table(const struct pvr_provider_desc *d,
  * file is checked first (an x86-64 ELF shared object whose program headers
  * and segments lie inside the file), then loaded (RTLD_NOW|RTLD_LOCAL),
  * then its PVR_PROVIDER_SYMBOL descriptor checked as for a table, with
- * every pointer inside the object's own segments.  Returns the provider
- * or NULL with (err); nothing stays loaded on failure.
+ * every pointer inside the object's own segments.  (path) names a file as
+ * for open(2): a name without a slash is a file in the current directory,
+ * never one the dynamic loader would find on its search path, so the file
+ * checked is the file loaded.  Returns the provider or NULL with (err);
+ * nothing stays loaded on failure.
  */
 struct pvr_provider *pvr_provider_open(const char *path,
                                        const struct pvl_iface *iface,

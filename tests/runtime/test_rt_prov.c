@@ -5,9 +5,11 @@
  * big-endian or other-machine ELF file, an executable or object file, a
  * truncated file (in the words of the one ELF reader, runtime/elf.h), no
  * pvr_provider_v1, a loader refusal; plus descriptor errors of in-program
- * tables.  Nothing stays loaded after a refusal.
+ * tables.  Nothing stays loaded after a refusal.  A bare file name is a
+ * file in the current directory.
  */
 #include <elf.h>
+#include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
 #include <link.h>
@@ -113,21 +115,31 @@ static void clobbers_too_wide(void)
                "rax,flags)", path);
 }
 
-/* A copy of the first (n) bytes of prov_good.so (all of it for n = 0). */
-static const char *partial_copy(size_t n, Elf64_Ehdr *h)
+/* Write the first (n) bytes of prov_good.so (n = 0: all of it) to (path);
+ * its ELF header into (h) when not NULL. */
+static void copy_good(const char *path, size_t n, Elf64_Ehdr *h)
 {
-    static char path[64];
     static char buf[1 << 20];
     int in = open(rt_path("prov_good.so"), O_RDONLY), out;
     ssize_t got = read(in, buf, sizeof buf);
 
     close(in);
-    memcpy(h, buf, sizeof *h);
-    snprintf(path, sizeof path, "/tmp/pvlink-rt-%d.so", (int)getpid());
+    if (h)
+        memcpy(h, buf, sizeof *h);
+    n = n ? n : (size_t)(got > 0 ? got : 0);
     out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (got <= 0 || out < 0 || write(out, buf, n) != (ssize_t)n)
         t_fail(__FILE__, __LINE__, "cannot write %s", path);
     close(out);
+}
+
+/* A copy of the first (n) bytes of prov_good.so in /tmp. */
+static const char *partial_copy(size_t n, Elf64_Ehdr *h)
+{
+    static char path[64];
+
+    snprintf(path, sizeof path, "/tmp/pvlink-rt-%d.so", (int)getpid());
+    copy_good(path, n, h);
     return path;
 }
 
@@ -182,6 +194,52 @@ static void missing_file(void)
                "such file or directory");
     e = refuse("/tmp");
     EXPECT_MSG(&e, PVL_E_PROV_FILE, "provider \"/tmp\": not a regular file");
+}
+
+/*
+ * A name without a slash is a file in the current directory, as for
+ * open(2): the file checked is the file loaded, never one the loader finds
+ * on its search path.  prov_good.so copied, in a directory of its own, as
+ * libm.so.6 (the system's libm is on the search path) and as libprov.so
+ * (nothing is), both opened by bare name from there, then linked; a bare
+ * name found only on the search path (libc.so.6) is no file here.
+ */
+static void bare_name(void)
+{
+    static const char *const names[] = {"libm.so.6", "libprov.so"};
+    char dir[] = "/tmp/pvlink-rt-bare-XXXXXX", cwd[4096], path[2][128];
+    struct pvr_error e;
+
+    if (!getcwd(cwd, sizeof cwd) || !mkdtemp(dir)) {
+        t_fail(__FILE__, __LINE__, "cannot make a directory: %s", strerror(errno));
+        return;
+    }
+    for (int i = 0; i < 2; i++) {
+        snprintf(path[i], sizeof path[i], "%s/%s", dir, names[i]);
+        copy_good(path[i], 0, NULL);
+    }
+    CHECK(chdir(dir) == 0);
+    for (int i = 0; i < 2; i++) {
+        struct pvr_provider *p = pvr_provider_open(names[i], &rt_iface, &e);
+        if (!p) {
+            t_fail(__FILE__, __LINE__, "%s: %s", names[i], e.msg);
+            continue;
+        }
+        CHECK(strcmp(pvr_provider_name(p), names[i]) == 0);
+        CHECK(rt_mapped(path[i]));
+        CHECK_EQ(pvr_link(&rt_iface, p, NULL, NULL, &e), PVL_OK);
+        rt_check_results(names[i], ST_SO);
+        CHECK_EQ(pvr_unlink(&rt_iface, NULL, NULL, &e), PVL_OK);
+        CHECK_EQ(pvr_provider_close(p, &e), PVL_OK);
+        CHECK(!rt_mapped(path[i]));
+    }
+    e = refuse("libc.so.6");
+    EXPECT_MSG(&e, PVL_E_PROV_FILE, "provider \"libc.so.6\": cannot open: No such file or "
+               "directory");
+    CHECK(chdir(cwd) == 0);
+    for (int i = 0; i < 2; i++)
+        unlink(path[i]);
+    rmdir(dir);
 }
 
 /* prov_good.so with one header field changed: class, data, machine, type. */
@@ -374,6 +432,6 @@ static void other_interface_at_link(void)
 
 T_CASES(T(good), T(wrong_interface), T(wrong_version), T(template_too_long),
         T(clobbers_too_wide), T(truncated_file), T(garbage_file), T(missing_file),
-        T(wrong_kind_of_elf), T(no_symbol), T(loader_refuses), T(table_errors),
+        T(bare_name), T(wrong_kind_of_elf), T(no_symbol), T(loader_refuses), T(table_errors),
         T(lying_template), T(call_at_inline_site), T(lying_function),
         T(other_interface_at_link))

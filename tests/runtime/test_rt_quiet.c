@@ -13,7 +13,8 @@
  * two running workers and skip every blocked thread; links whose every
  * change is one instruction to one instruction (pvlink.one) run no round
  * and send no signal at all; every result is one of an implementation.
- * The figures (signals per link by kind of change) are printed.
+ * The figures (signals per link by kind of change) are printed.  The
+ * second case (timeouts) has timed calls expire during the links.
  */
 #include <errno.h>
 #include <fcntl.h>
