@@ -150,10 +150,11 @@ PVR_HIDDEN void pvr__looks_end(void);
  * each, as soon as it is known, with how PVR_GONE, PVR_BLOCKED (and pc as
  * pvr__where gives it) or PVR_RUNNING.  A thread seen running is looked at
  * again and reported running only if it was running at every look and
- * has run 0.5 ms on a CPU meanwhile (or got none for 100 ms): a thread
- * just woken, still inside the kernel on its way out of a blocking call,
- * is reported blocked once it blocks again.  Stops at, and returns, the
- * first non-zero result of (seen); 0 otherwise.
+ * has run 0.5 ms on a CPU without sleeping (since this call, or since an
+ * earlier one) or has got no CPU for 100 ms: a thread just woken, still
+ * inside the kernel on its way out of a blocking call, is reported
+ * blocked once it blocks again.  Stops at, and returns, the first
+ * non-zero result of (seen); 0 otherwise.  Under pvr__lock.
  */
 typedef int (*pvr_seen_fn)(void *ctx, int tid, int how, uintptr_t pc);
 PVR_HIDDEN int pvr__watch(const int *tids, int n, pvr_seen_fn seen, void *ctx);

@@ -153,20 +153,27 @@ int pvr__where(int tid, uintptr_t *pc)
  * Threads seen running are looked at again, with sleeps from 10 us up to
  * 1 ms in between (which also leave a CPU to a thread waiting for one).
  * One seen blocked or gone at any look is settled so.  One seen running
- * at every look is settled running once it has run WATCH_BUSY_NS on a CPU
- * since the first look, or after WATCH_LIMIT_NS (it never got a CPU, or
- * its CPU time cannot be read).  Leaving the kernel and blocking again
- * takes a thread microseconds, yet on a loaded 2-CPU VM its CPU clock
- * showed up to 170 us for it, and a woken thread waited up to 70 ms for a
- * CPU (tests/runtime/test_rt_quiet.c, timeouts).
+ * is settled running once it has run WATCH_BUSY_NS on a CPU without
+ * sleeping (its count of voluntary switches unchanged), or after
+ * WATCH_LIMIT_NS (it never got a CPU, or /proc cannot tell).  Leaving the
+ * kernel and blocking again takes a thread microseconds, yet on a loaded
+ * 2-CPU VM its CPU clock showed up to 170 us for it, and a woken thread
+ * waited up to 70 ms for a CPU (tests/runtime/test_rt_quiet.c, timeouts).
+ *
+ * The record of when a thread last slept outlives a link: a thread that
+ * keeps running between links is settled at the next link's first look.
+ * Under pvr__lock.
  */
 #define WATCH_BUSY_NS 500000ull
 #define WATCH_LIMIT_NS 100000000ull
+#define MAX_RECORDS 256
 
-struct watched {
+static struct record {
     int tid;
-    unsigned long long ran; /* its CPU time at the first look */
-};
+    long long slept;        /* voluntary switches when recorded */
+    unsigned long long ran; /* CPU time when recorded */
+} records[MAX_RECORDS];
+static int nrecords;
 
 static unsigned long long mono_ns(void)
 {
@@ -175,27 +182,66 @@ static unsigned long long mono_ns(void)
     return (unsigned long long)t.tv_sec * 1000000000u + (unsigned long long)t.tv_nsec;
 }
 
-/* Has (w) run WATCH_BUSY_NS since the first look? */
-static int busy(const struct watched *w)
+/* Voluntary switches of (tid) so far (one each time it slept), or -1. */
+static long long slept(int tid)
 {
-    unsigned long long now = pvr__ran_ns(w->tid);
-    return now >= w->ran && now - w->ran >= WATCH_BUSY_NS;
+    char buf[4096];
+    const char *line;
+    long long n;
+
+    if (task_file(tid, "status", buf, sizeof buf) < 0 ||
+        !(line = strstr(buf, "\nvoluntary_ctxt_switches:")) || sscanf(line + 25, "%lld", &n) != 1)
+        return -1;
+    return n;
 }
 
-/* Look again at (v[0..*n)) once; each thread settled goes to (seen) and
- * out of (v).  Returns the first non-zero (seen) result. */
-static int look_again(struct watched *v, int *n, int late, pvr_seen_fn seen, void *ctx)
+static struct record *record_of(int tid)
+{
+    int i = 0;
+
+    while (i < nrecords && records[i].tid != tid)
+        i++;
+    if (i == nrecords && nrecords == MAX_RECORDS)
+        i = (int)((unsigned)tid % MAX_RECORDS); /* full: forget another */
+    else if (i == nrecords)
+        nrecords++;
+    if (records[i].tid != tid)
+        records[i] = (struct record){tid, -1, 0};
+    return &records[i];
+}
+
+/*
+ * Has (tid), seen running, run WATCH_BUSY_NS on a CPU without sleeping
+ * since its record?  If not, and it slept since (or has no record), it
+ * is recorded anew.  The CPU time is read inside the interval the counts
+ * of switches bound: after them when recording, before them when asking.
+ */
+static int busy(int tid)
+{
+    struct record *r = record_of(tid);
+    unsigned long long ran = pvr__ran_ns(tid);
+    long long n = slept(tid);
+
+    if (n >= 0 && n == r->slept && ran >= r->ran)
+        return ran - r->ran >= WATCH_BUSY_NS;
+    r->slept = n, r->ran = pvr__ran_ns(tid);
+    return 0;
+}
+
+/* Look at (v[0..*n)) once; each thread settled goes to (seen) and out of
+ * (v).  Returns the first non-zero (seen) result. */
+static int look(int *v, int *n, int late, pvr_seen_fn seen, void *ctx)
 {
     uintptr_t pc;
     int r = 0;
 
     for (int i = 0; i < *n && !r;) {
-        int w = pvr__where(v[i].tid, &pc);
-        if (w == PVR_RUNNING && !late && !busy(&v[i])) {
+        int w = pvr__where(v[i], &pc);
+        if (w == PVR_RUNNING && !busy(v[i]) && !late) {
             i++;
             continue;
         }
-        r = seen(ctx, v[i].tid, w, w == PVR_RUNNING ? 0 : pc);
+        r = seen(ctx, v[i], w, w == PVR_RUNNING ? 0 : pc);
         v[i] = v[--*n];
     }
     return r;
@@ -203,24 +249,27 @@ static int look_again(struct watched *v, int *n, int late, pvr_seen_fn seen, voi
 
 int pvr__watch(const int *tids, int n, pvr_seen_fn seen, void *ctx)
 {
-    struct watched *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v);
+    int *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v), nv = n, r;
     unsigned long long start = mono_ns();
     long nap = 10000;
-    int nv = 0, r = 0;
 
-    for (int i = 0; i < n && !r; i++) {
-        uintptr_t pc = 0;
-        int w = pvr__where(tids[i], &pc);
-        if (w == PVR_RUNNING && v)
-            v[nv++] = (struct watched){tids[i], pvr__ran_ns(tids[i])};
-        else
-            r = seen(ctx, tids[i], w, pc); /* out of memory: running is running */
+    if (!v) { /* out of memory: one look, and running is running */
+        nv = 0;
+        for (int i = 0, w; i < n; i++) {
+            uintptr_t pc = 0;
+            w = pvr__where(tids[i], &pc);
+            if ((r = seen(ctx, tids[i], w, pc)) != 0)
+                return r;
+        }
+        return 0;
     }
+    memcpy(v, tids, (size_t)n * sizeof *v);
+    r = look(v, &nv, 0, seen, ctx);
     while (nv && !r) {
         struct timespec ts = {0, nap};
         nanosleep(&ts, NULL);
         nap = nap < 500000 ? 2 * nap : 1000000;
-        r = look_again(v, &nv, mono_ns() - start >= WATCH_LIMIT_NS, seen, ctx);
+        r = look(v, &nv, mono_ns() - start >= WATCH_LIMIT_NS, seen, ctx);
     }
     free(v);
     return r;
