@@ -151,13 +151,15 @@ PVR_HIDDEN void pvr__looks_end(void);
  * pvr__where gives it) or PVR_RUNNING.  A thread seen running is looked at
  * again and reported running only if it was running at every look and
  * has run 0.5 ms on a CPU without sleeping (since this call, or since an
- * earlier one) or has got no CPU for 100 ms: a thread just woken, still
- * inside the kernel on its way out of a blocking call, is reported
- * blocked once it blocks again.  Stops at, and returns, the first
- * non-zero result of (seen); 0 otherwise.  Under pvr__lock.
+ * earlier one), or after 100 ms if it has had a CPU meanwhile, or after
+ * (limit_ms): a thread just woken, still inside the kernel on its way out
+ * of a blocking call, is reported blocked once it blocks again.  Stops
+ * at, and returns, the first non-zero result of (seen); 0 otherwise.
+ * Under pvr__lock.
  */
 typedef int (*pvr_seen_fn)(void *ctx, int tid, int how, uintptr_t pc);
-PVR_HIDDEN int pvr__watch(const int *tids, int n, pvr_seen_fn seen, void *ctx);
+PVR_HIDDEN int pvr__watch(const int *tids, int n, unsigned limit_ms, pvr_seen_fn seen,
+                          void *ctx);
 /* 1 when (tid) blocks (sig), 0 when not, -1 when unknown.  _still tells a
  * mask the thread keeps (1) from one of a moment (libc's, pvlink's signal
  * handler's own; 0), or 2 when the thread never ran to tell; it may look

@@ -315,7 +315,7 @@ static int round_would_signal(struct ctx *x, int tid, int w, uintptr_t pc)
     struct seen_one s = {w, pc};
 
     if (w == PVR_RUNNING)
-        pvr__watch(&tid, 1, note_one, &s);
+        pvr__watch(&tid, 1, x->a->timeout_ms, note_one, &s);
     return s.how == PVR_RUNNING ||
            (s.how == PVR_BLOCKED && risky_pc(x->a, x->fwd, 0, x->a->n, s.pc));
 }
@@ -586,7 +586,7 @@ static pvl_result batch_round(struct ctx *x, struct batch *bt)
         for (int i = 0; i < n && r == PVL_OK; i++)
             r = round_seen(&rd, t[i], PVR_RUNNING, 0);
     else
-        r = pvr__watch(t, n, round_seen, &rd);
+        r = pvr__watch(t, n, x->a->timeout_ms, round_seen, &rd);
     pvl_result r2 = pvr__round_end(r == PVL_OK, x->a->timeout_ms, &x->a->nmoved, x->err);
     free(t);
     return r == PVL_OK ? r2 : r;

@@ -154,11 +154,14 @@ int pvr__where(int tid, uintptr_t *pc)
  * 1 ms in between (which also leave a CPU to a thread waiting for one).
  * One seen blocked or gone at any look is settled so.  One seen running
  * is settled running once it has run WATCH_BUSY_NS on a CPU without
- * sleeping (its count of voluntary switches unchanged), or after
- * WATCH_LIMIT_NS (it never got a CPU, or /proc cannot tell).  Leaving the
- * kernel and blocking again takes a thread microseconds, yet on a loaded
- * 2-CPU VM its CPU clock showed up to 170 us for it, and a woken thread
- * waited up to 70 ms for a CPU (tests/runtime/test_rt_quiet.c, timeouts).
+ * sleeping (its count of voluntary switches unchanged); after
+ * WATCH_LIMIT_NS, once it has had a CPU at all (it may sleep so often
+ * that no look sees it); after the caller's limit in any case.  A thread
+ * that gets no CPU is waited for: a signal would have to wait for it too.
+ * Leaving the kernel and blocking again takes a thread microseconds, yet
+ * on a loaded 2-CPU VM its CPU clock showed up to 170 us for it, and a
+ * woken thread waited over 100 ms for a CPU (tests/runtime/test_rt_quiet.c,
+ * timeouts).
  *
  * The record of when a thread last slept outlives a link: a thread that
  * keeps running between links is settled at the next link's first look.
@@ -228,48 +231,56 @@ static int busy(int tid)
     return 0;
 }
 
+/* A thread being watched, with its CPU time at the first look. */
+struct watched {
+    int tid;
+    unsigned long long ran0;
+};
+
 /* Look at (v[0..*n)) once; each thread settled goes to (seen) and out of
- * (v).  Returns the first non-zero (seen) result. */
-static int look(int *v, int *n, int late, pvr_seen_fn seen, void *ctx)
+ * (v).  (late): settle those seen running that have had a CPU since the
+ * first look (or whose CPU time is unknown); (last): every one.  Returns the first non-zero (seen)
+ * result. */
+static int look(struct watched *v, int *n, int late, int last, pvr_seen_fn seen, void *ctx)
 {
     uintptr_t pc;
     int r = 0;
 
     for (int i = 0; i < *n && !r;) {
-        int w = pvr__where(v[i], &pc);
-        if (w == PVR_RUNNING && !busy(v[i]) && !late) {
+        int w = pvr__where(v[i].tid, &pc);
+        if (w == PVR_RUNNING && !busy(v[i].tid) && !last &&
+            !(late && (!v[i].ran0 || pvr__ran_ns(v[i].tid) != v[i].ran0))) {
             i++;
             continue;
         }
-        r = seen(ctx, v[i], w, w == PVR_RUNNING ? 0 : pc);
+        r = seen(ctx, v[i].tid, w, w == PVR_RUNNING ? 0 : pc);
         v[i] = v[--*n];
     }
     return r;
 }
 
-int pvr__watch(const int *tids, int n, pvr_seen_fn seen, void *ctx)
+int pvr__watch(const int *tids, int n, unsigned limit_ms, pvr_seen_fn seen, void *ctx)
 {
-    int *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v), nv = n, r;
-    unsigned long long start = mono_ns();
+    struct watched *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v);
+    unsigned long long start = mono_ns(), t = 0;
     long nap = 10000;
+    int nv = v ? n : 0, r = 0;
 
-    if (!v) { /* out of memory: one look, and running is running */
-        nv = 0;
-        for (int i = 0, w; i < n; i++) {
-            uintptr_t pc = 0;
-            w = pvr__where(tids[i], &pc);
-            if ((r = seen(ctx, tids[i], w, pc)) != 0)
-                return r;
-        }
-        return 0;
+    for (int i = 0; i < nv; i++)
+        v[i] = (struct watched){tids[i], pvr__ran_ns(tids[i])};
+    for (int i = 0; !v && i < n && !r; i++) { /* out of memory: running is running */
+        uintptr_t pc = 0;
+        int w = pvr__where(tids[i], &pc);
+        r = seen(ctx, tids[i], w, pc);
     }
-    memcpy(v, tids, (size_t)n * sizeof *v);
-    r = look(v, &nv, 0, seen, ctx);
+    if (v)
+        r = look(v, &nv, 0, 0, seen, ctx);
     while (nv && !r) {
         struct timespec ts = {0, nap};
         nanosleep(&ts, NULL);
         nap = nap < 500000 ? 2 * nap : 1000000;
-        r = look(v, &nv, mono_ns() - start >= WATCH_LIMIT_NS, seen, ctx);
+        t = mono_ns() - start;
+        r = look(v, &nv, t >= WATCH_LIMIT_NS, t >= limit_ms * 1000000ull, seen, ctx);
     }
     free(v);
     return r;
