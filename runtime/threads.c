@@ -239,8 +239,8 @@ struct watched {
 
 /* Look at (v[0..*n)) once; each thread settled goes to (seen) and out of
  * (v).  (late): settle those seen running that have had a CPU since the
- * first look (or whose CPU time is unknown); (last): every one.  Returns the first non-zero (seen)
- * result. */
+ * first look (or whose CPU time is unknown); (last): every one.  Returns
+ * the first non-zero (seen) result. */
 static int look(struct watched *v, int *n, int late, int last, pvr_seen_fn seen, void *ctx)
 {
     uintptr_t pc;
