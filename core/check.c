@@ -23,17 +23,19 @@ static void bit_set(uint8_t *m, size_t k)
     m[k >> 3] |= (uint8_t)(1u << (k & 7));
 }
 
-/* An instruction-level diagnostic: its offset, its bytes (or what is
- * left of the code when it does not decode), the state bit. */
+/* An instruction-level diagnostic: its offset (shown from (org), the
+ * entry), its bytes (or what is left of the code when it does not
+ * decode), the state bit. */
 static pvl_result insn_fail(struct pvl_diag *d, pvl_result code, const char *field,
-                            const uint8_t *base, size_t off, size_t avail,
+                            const uint8_t *base, size_t org, size_t off, size_t avail,
                             const struct pvl_insn *in, uint8_t state, uint64_t value)
 {
     size_t n = in && in->len ? in->len : avail < 15 ? avail : 15;
 
     pvl__fail(d, code, field, PVL_NOINDEX, value);
     if (d) {
-        d->kind = PVL_DIAG_INSN, d->off = (uint32_t)off, d->state = state;
+        d->kind = PVL_DIAG_INSN, d->off = (uint32_t)((int64_t)off - (int64_t)org);
+        d->state = state;
         d->name = in ? in->name : 0;
         d->insn_len = (uint8_t)n;
         pvl__copy(d->insn, base + off, n);
@@ -44,15 +46,15 @@ static pvl_result insn_fail(struct pvl_diag *d, pvl_result code, const char *fie
 /* An instruction that did not decode: a VEX or EVEX one, named by its
  * bytes and what it is, or else what is left of the code. */
 static pvl_result undecoded(struct pvl_diag *d, const char *field, const uint8_t *base,
-                            size_t off, size_t avail, const struct pvl_insn *in)
+                            size_t org, size_t off, size_t avail, const struct pvl_insn *in)
 {
     static const pvl_result why[] = {
         [PVL_VEX_NONE] = PVL_E_TMPL_DECODE, [PVL_VEX_AVX] = PVL_E_INSN_VEX,
         [PVL_VEX_BMI] = PVL_E_INSN_BMI, [PVL_VEX_EVEX] = PVL_E_INSN_EVEX,
     };
 
-    return insn_fail(d, why[in->vex], field, base, off, avail, in->vex ? in : 0, PVL_NOSTATE,
-                     0);
+    return insn_fail(d, why[in->vex], field, base, org, off, avail, in->vex ? in : 0,
+                     PVL_NOSTATE, 0);
 }
 
 /* Record the bits of (w) first written at (off). */
@@ -69,7 +71,7 @@ static void note(uint64_t *acc, uint16_t *first, uint64_t w, size_t off)
 /* The lowest bit of (effect) outside (declared), reported at its first
  * writer. */
 static pvl_result undeclared(struct pvl_diag *d, const char *field, const uint8_t *code,
-                             size_t len, uint64_t effect, uint64_t declared,
+                             size_t org, size_t len, uint64_t effect, uint64_t declared,
                              const uint16_t *first)
 {
     uint64_t bad = effect & ~declared;
@@ -80,7 +82,7 @@ static pvl_result undeclared(struct pvl_diag *d, const char *field, const uint8_
         return PVL_OK;
     b = pvl__first_bit(bad);
     pvl_insn_decode(code + first[b], len - first[b], &in);
-    return insn_fail(d, PVL_E_EFFECT, field, code, first[b], len - first[b], &in, b,
+    return insn_fail(d, PVL_E_EFFECT, field, code, org, first[b], len - first[b], &in, b,
                      bad);
 }
 
@@ -167,9 +169,9 @@ static pvl_result tmpl_marks(struct twalk *w)
 
     for (size_t off = 0; off < w->len; off += in.len) {
         if (!pvl_insn_decode(w->t + off, w->len - off, &in))
-            return undecoded(w->d, TFIELD, w->t, off, w->len - off, &in);
+            return undecoded(w->d, TFIELD, w->t, 0, off, w->len - off, &in);
         if ((r = tmpl_insn(w, off, &in)) != PVL_OK)
-            return insn_fail(w->d, r, TFIELD, w->t, off, w->len - off, &in, PVL_NOSTATE, 0);
+            return insn_fail(w->d, r, TFIELD, w->t, 0, off, w->len - off, &in, PVL_NOSTATE, 0);
     }
     return PVL_OK;
 }
@@ -187,7 +189,7 @@ static pvl_result tmpl_branches(struct twalk *w)
         int64_t to = (int64_t)(off + in.len) + in.rel;
         if (to < 0 || (uint64_t)to > w->len ||
             ((uint64_t)to < w->len && !bit_get(w->starts, (size_t)to)))
-            return insn_fail(w->d, PVL_E_TMPL_BRANCH, TFIELD, w->t, off, w->len - off, &in,
+            return insn_fail(w->d, PVL_E_TMPL_BRANCH, TFIELD, w->t, 0, off, w->len - off, &in,
                              PVL_NOSTATE, (uint64_t)to);
     }
     return PVL_OK;
@@ -209,12 +211,12 @@ pvl_result pvl_tmpl_check(const uint8_t *t, size_t len, uint64_t declared, uint6
      * program order is the run-time effect only without them) */
     if (w.depth != 0 || (w.branch_at < len && w.stack_at < len)) {
         pvl_insn_decode(t + w.stack_at, len - w.stack_at, &in);
-        return insn_fail(diag, PVL_E_TMPL_STACK, TFIELD, t, w.stack_at, len - w.stack_at, &in,
-                         PVL_NOSTATE, 0);
+        return insn_fail(diag, PVL_E_TMPL_STACK, TFIELD, t, 0, w.stack_at, len - w.stack_at,
+                         &in, PVL_NOSTATE, 0);
     }
     if (writes)
         *writes = w.writes;
-    return undeclared(diag, TFIELD, t, len, w.writes, declared, w.first);
+    return undeclared(diag, TFIELD, t, 0, len, w.writes, declared, w.first);
 }
 
 /* ------------------------------------------------------------------------
@@ -239,6 +241,7 @@ pvl_result pvl_tmpl_check(const uint8_t *t, size_t len, uint64_t declared, uint6
 #define NVAL 17 /* the general registers and the flags */
 #define NSLOT 16
 #define MAXBLK 48
+#define WIN (2 * PVL_CALL_MAX) /* open code: up to PVL_CALL_MAX either side */
 #define V_UNK 0xff
 #define V_SP 0xfe
 
@@ -252,13 +255,21 @@ struct ast {
     uint8_t slot[NSLOT];
 };
 
+/*
+ * Offsets are from (base): the code pvlink may read, [base, base + lim),
+ * with the entry at (entry) (0 but for open code with code before it).
+ * (whole): the readable code ends at lim (open code shorter than
+ * PVL_CALL_MAX, or a ROM's exact extent), rather than pvlink's limit.
+ */
 struct cwalk {
     const struct pvl_callcode *c;
     const char *field;
-    size_t lim;
-    uint8_t starts[BITS(PVL_CALL_MAX)];
-    uint8_t inside[BITS(PVL_CALL_MAX)];
-    uint8_t leaders[BITS(PVL_CALL_MAX)]; /* where blocks start */
+    const uint8_t *base;
+    size_t entry, lim;
+    int whole;
+    uint8_t starts[BITS(WIN)];
+    uint8_t inside[BITS(WIN)];
+    uint8_t leaders[BITS(WIN)]; /* where blocks start */
     uint16_t blk_off[MAXBLK];
     uint8_t has_in[MAXBLK];
     uint8_t dirty[MAXBLK]; /* its in-state changed since it was walked */
@@ -274,7 +285,8 @@ struct cwalk {
 static pvl_result cfail(struct cwalk *w, pvl_result r, size_t off, const struct pvl_insn *in,
                         uint64_t value)
 {
-    return insn_fail(w->d, r, w->field, w->c->code, off, w->lim - off, in, PVL_NOSTATE, value);
+    return insn_fail(w->d, r, w->field, w->base, w->entry, off, w->lim - off, in, PVL_NOSTATE,
+                     value);
 }
 
 /* --- the abstract state --- */
@@ -442,22 +454,23 @@ static void call_out(struct cwalk *w, struct ast *s, uint64_t decl, size_t off)
 
 /* Where a relative transfer at (off) goes: 1 inside this code at (*to),
  * 2 to a call entry declaring (*decl), 3 to a C function outside (open
- * code), or an error. */
+ * code: beyond the code it may read, or any call), or an error. */
 static pvl_result target(struct cwalk *w, size_t off, const struct pvl_insn *in, int *where,
                          size_t *to, uint64_t *decl)
 {
     int64_t t = (int64_t)(off + in->len) + in->rel;
+    uint64_t shown = (uint64_t)(t - (int64_t)w->entry); /* from the entry */
     const struct pvl_callcode *c = w->c;
 
     if (t >= 0 && (uint64_t)t < w->lim && in->flow != PVL_FLOW_CALL) {
         if (!c->open && !bit_get(w->starts, (size_t)t))
-            return cfail(w, PVL_E_TMPL_BRANCH, off, in, (uint64_t)t);
+            return cfail(w, PVL_E_TMPL_BRANCH, off, in, shown);
         if (c->open && bit_get(w->inside, (size_t)t))
-            return cfail(w, PVL_E_TMPL_BRANCH, off, in, (uint64_t)t);
+            return cfail(w, PVL_E_TMPL_BRANCH, off, in, shown);
         *where = 1, *to = (size_t)t;
         return PVL_OK;
     }
-    if (c->entry_at && c->entry_at(c->ctx, t, decl)) {
+    if (c->entry_at && c->entry_at(c->ctx, (int64_t)shown, decl)) {
         *where = 2;
         return PVL_OK;
     }
@@ -465,7 +478,7 @@ static pvl_result target(struct cwalk *w, size_t off, const struct pvl_insn *in,
         *where = 3, *decl = PVL_CLB_C;
         return PVL_OK;
     }
-    return cfail(w, PVL_E_TMPL_BRANCH, off, in, (uint64_t)t);
+    return cfail(w, PVL_E_TMPL_BRANCH, off, in, shown);
 }
 
 /* --- following values through moves, pushes, pops, RSP arithmetic --- */
@@ -743,8 +756,8 @@ static pvl_result step(struct cwalk *w, size_t off, struct pvl_insn *in, struct 
     const struct pvl_callcode *c = w->c;
     pvl_result r;
 
-    if (!pvl_insn_decode(c->code + off, w->lim - off, in))
-        return undecoded(w->d, w->field, c->code, off, w->lim - off, in);
+    if (!pvl_insn_decode(w->base + off, w->lim - off, in))
+        return undecoded(w->d, w->field, w->base, w->entry, off, w->lim - off, in);
     if ((r = kind_check(in, 0)) != PVL_OK)
         return cfail(w, r, off, in, 0);
     if (in->kind == PVL_INSN_ESCAPE && in->flow != PVL_FLOW_ICALL && in->flow != PVL_FLOW_IJMP &&
@@ -775,7 +788,7 @@ static int is_padding(const struct cwalk *w, size_t off)
 {
     struct pvl_insn in;
 
-    if (off >= w->lim || !pvl_insn_decode(w->c->code + off, w->lim - off, &in))
+    if (off >= w->lim || !pvl_insn_decode(w->base + off, w->lim - off, &in))
         return 0;
     return (in.map == 1 && ((in.op == 0x90 && !(in.rex & 1)) || in.op == 0xcc)) ||
            (in.map == 2 && (in.op == 0x1f || in.op == 0x0b));
@@ -783,12 +796,19 @@ static int is_padding(const struct cwalk *w, size_t off)
 
 /*
  * A call to C code (through a pointer, or out of a function of a process)
- * may not return (abort, a sanitizer's report).  Followed by padding or a
- * trap, it does not; otherwise the path goes on, marked: past such a call
- * it may be running into the next function, and a path that then leaves
- * with the stack pointer moved, falls off the code or runs into its end is
- * taken to be the dead one, not refused.  Every instruction walked still
- * counts in what the code writes.
+ * may not return (abort, __assert_fail, a sanitizer's report: a ".cold"
+ * part usually ends in one), and the bytes cannot say which callee does.
+ * Followed by padding or a trap, it does not: a compiler puts nothing
+ * there that the call returns to.  Otherwise the path goes on, marked:
+ * past such a call it may be running into the next function, and a path
+ * that then leaves with the stack pointer moved (by a return, a tail jump
+ * or a jump out of the code), or runs into the end of the readable code
+ * (where a return would fault), is taken to be the dead one, not refused.
+ * Everything else still refuses it: an instruction that does not decode
+ * or is not allowed, and the end of what pvlink reads when more code
+ * follows (PVL_CALL_MAX), since if the callee did return, code pvlink has
+ * not seen would run.  Every instruction walked still counts in what the
+ * code writes.
  */
 static int c_call_ends_path(const struct cwalk *w, struct ast *s, size_t next)
 {
@@ -800,9 +820,9 @@ static int c_call_ends_path(const struct cwalk *w, struct ast *s, size_t next)
 
 static pvl_result dead_end(const struct cwalk *w, const struct ast *s, size_t off, pvl_result r)
 {
-    int cut = r == PVL_E_TMPL_DECODE && off + 15 > w->lim;
+    int end = w->whole && (r == PVL_E_CALL_END || (r == PVL_E_TMPL_DECODE && off + 15 > w->lim));
 
-    if (s->maybe_dead && (r == PVL_E_CALL_STACK || r == PVL_E_CALL_END || cut))
+    if (s->maybe_dead && (r == PVL_E_CALL_STACK || r == PVL_E_CALL_OUTSIDE || end))
         return PVL_OK;
     return r;
 }
@@ -857,6 +877,10 @@ static pvl_result leave(struct cwalk *w, struct ast *s, size_t off, const struct
         *goes_on = where != 3 || !c_call_ends_path(w, s, off + in->len);
         return PVL_OK;
     }
+    /* out of the code pvlink may read: a tail jump, but only with RSP back */
+    if (where == 3 && !(s->rsp_ok && s->rsp == 0))
+        return cfail(w, PVL_E_CALL_OUTSIDE, off, in,
+                     (uint64_t)((int64_t)(off + in->len) + in->rel - (int64_t)w->entry));
     r = where == 1 ? flow_to(w, s, to, off, in) : exit_via(w, s, decl, off, in);
     *goes_on = in->flow == PVL_FLOW_JCC;
     return r;
@@ -914,8 +938,8 @@ static pvl_result walk_all(struct cwalk *w)
     pvl_result r;
 
     st_entry(&w->in[0]);
-    w->blk_off[0] = 0, w->has_in[0] = 1, w->dirty[0] = 1, w->nblk = 1;
-    bit_set(w->leaders, 0);
+    w->blk_off[0] = (uint16_t)w->entry, w->has_in[0] = 1, w->dirty[0] = 1, w->nblk = 1;
+    bit_set(w->leaders, w->entry);
     do {
         w->changed = 0;
         for (size_t b = 0; b < w->nblk; b++) {
@@ -929,11 +953,20 @@ static pvl_result walk_all(struct cwalk *w)
     return PVL_OK;
 }
 
-/* A fresh walk (field by field: a freestanding core has no memset). */
+/* A fresh walk (field by field: a freestanding core has no memset).  Open
+ * code with PVL_CODE_BEFORE is read from up to PVL_CALL_MAX bytes below
+ * its entry; (before) is not read otherwise (a caller's structure may end
+ * before it). */
 static void cwalk_init(struct cwalk *w, const struct pvl_callcode *c, struct pvl_diag *d)
 {
+    int around = (c->open & PVL_CODE_OPEN) && (c->open & PVL_CODE_BEFORE);
+    size_t after = c->len > PVL_CALL_MAX ? PVL_CALL_MAX : c->len;
+
     w->c = c, w->d = d, w->field = c->field ? c->field : CFIELD;
-    w->lim = c->len > PVL_CALL_MAX ? PVL_CALL_MAX : c->len;
+    w->entry = around ? (c->before > PVL_CALL_MAX ? PVL_CALL_MAX : c->before) : 0;
+    w->base = c->code ? c->code - w->entry : c->code;
+    w->lim = w->entry + after;
+    w->whole = c->len <= PVL_CALL_MAX;
     w->nblk = 0, w->changed = 0, w->writes = 0;
     w->preserved = (1u << NVAL) - 1;
     for (size_t k = 0; k < sizeof w->starts; k++)
@@ -950,7 +983,7 @@ pvl_result pvl_call_check(const struct pvl_callcode *c, uint64_t declared, uint6
     uint64_t effect;
 
     cwalk_init(&w, c, diag);
-    if (!c->code || !w.lim || (!c->open && c->len > PVL_CALL_MAX))
+    if (!c->code || !c->len || (!c->open && c->len > PVL_CALL_MAX))
         return pvl__fail2(diag, PVL_E_ROM_CALL, "entry.call_len", PVL_NOINDEX, c->len,
                           PVL_CALL_MAX, PVL_DIAG_LIMIT);
     if ((!c->open && (r = linear_pass(&w)) != PVL_OK) || (r = walk_all(&w)) != PVL_OK)
@@ -960,7 +993,8 @@ pvl_result pvl_call_check(const struct pvl_callcode *c, uint64_t declared, uint6
         *writes = effect;
     if (!(declared & BIT(PVL_STACK)))
         return pvl__fail(diag, PVL_E_CALL_NOSTACK, "entry.call_clobbers", PVL_NOINDEX, declared);
-    return undeclared(diag, CFIELD, c->code, w.lim, effect & ~BIT(PVL_STACK), declared, w.first);
+    return undeclared(diag, CFIELD, w.base, w.entry, w.lim, effect & ~BIT(PVL_STACK), declared,
+                      w.first);
 }
 
 /* ------------------------------------------------------------------------

@@ -164,6 +164,9 @@ static const struct {
     {PVL_E_CALL_STACK, "leaves with the stack pointer moved, or writes at or above the "
                        "return address"},
     {PVL_E_CALL_COMPLEX, "is one branch target too many for pvlink to follow"},
+    {PVL_E_CALL_OUTSIDE, "jumps to %T, outside the code pvlink can read (the function's "
+                         "executable mapping, at most PVL_CALL_MAX bytes either side of "
+                         "its start), with the stack pointer moved: not a tail call"},
 };
 
 /* A byte offset in code, "+4" or "-16". */
@@ -198,7 +201,7 @@ static void put_insn(struct out *o, const struct pvl_diag *d, const char *text)
     const char *phrase = pvl_strerror(d->code);
 
     put(o, " ");
-    put_signed(o, d->off);
+    put_signed(o, (uint64_t)(int64_t)(int32_t)d->off);
     put(o, ": ");
     if (text) {
         put(o, text);

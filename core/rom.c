@@ -307,7 +307,7 @@ static pvl_result check_entry(const struct rom *r, uint32_t i, struct pvl_impl *
     const struct pvl_rom_entry *e = &r->t[i];
     struct entry_ctx ctx = {r, e->call_off};
     struct pvl_callcode cc = {(const uint8_t *)r->h + e->call_off, e->call_len, 0, entry_at,
-                              &ctx, 0};
+                              &ctx, 0, 0};
     pvl_result res;
 
     *m = impl_of(r, e, load_addr);
@@ -361,7 +361,7 @@ static pvl_result check_probe(const struct rom *r, struct pvl_diag *d)
     const struct pvl_rom_header *h = r->h;
     struct entry_ctx ctx = {r, h->probe_off};
     struct pvl_callcode cc = {(const uint8_t *)h + h->probe_off, h->probe_len, 0, entry_at, &ctx,
-                              "header.probe"};
+                              "header.probe", 0};
 
     if (!h->probe_len)
         return PVL_OK;

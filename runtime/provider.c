@@ -209,15 +209,37 @@ static pvl_result op_fail(struct check *c, pvl_result code, const char *op,
     return pvr__fail(c->err, code, 0, "provider \"%s\", op \"%s\": %s", c->who, op, what);
 }
 
-/* Bytes of memory with (prot) from (p) on, within its range. */
-static size_t mem_avail(const struct mem *m, const void *p, int prot)
+/* The range with (prot) holding [lo, hi) at one end: (up) the one
+ * starting at hi, else the one ending at lo; or NULL. */
+static const struct range *mem_next(const struct mem *m, uintptr_t lo, uintptr_t hi, int up,
+                                    int prot)
 {
-    uintptr_t a = (uintptr_t)p;
-
     for (size_t i = 0; i < m->n; i++)
-        if (a >= m->r[i].lo && a < m->r[i].hi)
-            return (m->r[i].prot & prot) == prot ? m->r[i].hi - a : 0;
-    return 0;
+        if ((up ? m->r[i].lo == hi : m->r[i].hi == lo) && (m->r[i].prot & prot) == prot &&
+            m->r[i].lo < m->r[i].hi)
+            return &m->r[i];
+    return NULL;
+}
+
+/* The memory with (prot) around (p), over ranges that meet: its bytes
+ * from (p) on (0 if p has not (prot)), and in (*below) those before p. */
+static size_t mem_around(const struct mem *m, const void *p, int prot, size_t *below)
+{
+    uintptr_t a = (uintptr_t)p, lo = a, hi = a + 1;
+    const struct range *r;
+
+    *below = 0;
+    if (!mem_has(m, p, 1, prot))
+        return 0;
+    for (size_t i = 0; i < m->n; i++)
+        if (a >= m->r[i].lo && a < m->r[i].hi) {
+            lo = m->r[i].lo, hi = m->r[i].hi;
+            break;
+        }
+    while ((r = mem_next(m, lo, hi, 0, prot)) != NULL || (r = mem_next(m, lo, hi, 1, prot)))
+        lo = r->lo < lo ? r->lo : lo, hi = r->hi > hi ? r->hi : hi;
+    *below = a - lo;
+    return hi - a;
 }
 
 /* Where the template and the function are: inside the provider. */
@@ -236,20 +258,22 @@ static pvl_result check_memory(struct check *c, const char *op, const struct pvr
  * Everything else is the linker's own check of an implementation
  * (pvl_impl_check), in its words: action, declared masks against the op,
  * the template's bytes, and the function's code followed from its start
- * (of unknown length: as much as the mapping holds, up to PVL_CALL_MAX),
- * what both write against what they declare.
+ * (of unknown length: as much as the readable, executable mappings around
+ * it hold, up to PVL_CALL_MAX either side, so that jumps into its ".cold"
+ * part below it are followed), what both write against what they declare.
  */
 static pvl_result check_impl(struct check *c, const char *op, const struct pvr_op_impl *e,
                              const struct pvl_op_info *info, struct pvl_impl *m)
 {
     const void *fn = (const void *)(uintptr_t)e->call;
-    struct pvl_callcode cc = {fn, mem_avail(c->m, fn, PROT_READ | PROT_EXEC), 1, NULL, NULL, NULL};
+    struct pvl_callcode cc = {.code = fn, .open = PVL_CODE_OPEN | PVL_CODE_BEFORE};
     struct pvl_diag d;
     char msg[PVR_MSG_MAX];
     pvl_result r;
 
     if (e->reserved || e->reserved2)
         return op_fail(c, PVL_E_ROM_RESERVED, op, "reserved fields must be 0");
+    cc.len = mem_around(c->m, fn, PROT_READ | PROT_EXEC, &cc.before);
     *m = (struct pvl_impl){.action = e->action, .tmpl_len = e->tmpl_len,
                            .tmpl_clobbers = e->tmpl_clobbers, .call_clobbers = e->call_clobbers,
                            .tmpl = e->tmpl, .call = (uint64_t)(uintptr_t)e->call};

@@ -44,7 +44,7 @@ uint64_t keeps(uint64_t a, uint64_t b, uint64_t n)
 static pvl_result check_code(const uint8_t *code, size_t len, int open, uint64_t declared,
                              uint64_t *writes, struct pvl_diag *d)
 {
-    struct pvl_callcode c = {code, len, open, NULL, NULL, NULL};
+    struct pvl_callcode c = {code, len, open, NULL, NULL, NULL, 0};
     return pvl_call_check(&c, declared, writes, d);
 }
 
@@ -190,7 +190,7 @@ static void other_entries(void)
     static const uint8_t call[] = {0xe8, 0x0b, 0x00, 0x00, 0x00, 0xc3};
     /* jmp +16: a tail jump */
     static const uint8_t jmp[] = {0xe9, 0x0b, 0x00, 0x00, 0x00};
-    struct pvl_callcode c = {call, sizeof call, 0, one_entry, NULL, NULL};
+    struct pvl_callcode c = {call, sizeof call, 0, one_entry, NULL, NULL, 0};
     struct pvl_diag d;
     uint64_t w;
 
@@ -252,7 +252,7 @@ static void gate_transfers(void)
 
     for (size_t i = 0; i < sizeof gated / sizeof gated[0]; i++) {
         const struct gated *g = &gated[i];
-        struct pvl_callcode c = {(const uint8_t *)g->code, g->len, g->open, gates, NULL, NULL};
+        struct pvl_callcode c = {(const uint8_t *)g->code, g->len, g->open, gates, NULL, NULL, 0};
         struct pvl_diag d = {0};
         uint64_t w = 0;
         pvl_result r = pvl_call_check(&c, g->declared, &w, &d);
@@ -269,7 +269,7 @@ static void gate_transfers(void)
                    d.off, d.state, g->off, g->state);
     }
     /* without the callback's word, the save form is a C call: refused */
-    struct pvl_callcode c = {(const uint8_t *)gated[0].code, gated[0].len, 0, NULL, NULL, NULL};
+    struct pvl_callcode c = {(const uint8_t *)gated[0].code, gated[0].len, 0, NULL, NULL, NULL, 0};
     struct pvl_diag d = {0};
     CHECK_EQ(pvl_call_check(&c, PVL_CLB(FLAGS) | STK, NULL, &d), PVL_E_EFFECT);
     CHECK_EQ(d.state, PVL_RCX);

@@ -146,7 +146,7 @@ static const struct verdict verdicts[] = {
 
 static pvl_result judge(const struct verdict *v, uint64_t *w, struct pvl_diag *d)
 {
-    struct pvl_callcode c = {(const uint8_t *)v->code, v->len, v->call == 2, NULL, NULL, NULL};
+    struct pvl_callcode c = {(const uint8_t *)v->code, v->len, v->call == 2, NULL, NULL, NULL, 0};
 
     if (!v->call)
         return pvl_tmpl_check((const uint8_t *)v->code, v->len, v->declared, w, d);

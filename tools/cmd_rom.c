@@ -160,7 +160,7 @@ static void show_code(FILE *out, const struct pvt_rom *r, const char *what, uint
                       uint32_t len, uint64_t declared, int call)
 {
     struct rom_ctx ctx = {r, off};
-    struct pvl_callcode cc = {r->img + off, len, 0, entry_at, &ctx, NULL};
+    struct pvl_callcode cc = {r->img + off, len, 0, entry_at, &ctx, NULL, 0};
     char d[400], w[400];
     uint64_t writes = 0;
 

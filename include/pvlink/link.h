@@ -96,7 +96,8 @@ PVL_BEGIN_DECLS
  X(E_INSN_VEX,       "VEX-encoded (AVX) instruction, which pvlink does not decode") \
  X(E_INSN_BMI,       "VEX-encoded BMI instruction, which pvlink does not decode") \
  X(E_INSN_EVEX,      "EVEX-encoded (AVX-512) instruction, which pvlink does not decode") \
- X(E_CALL_IJMP,      "indirect jump (a switch's jump table?), which pvlink cannot follow")
+ X(E_CALL_IJMP,      "indirect jump (a switch's jump table?), which pvlink cannot follow") \
+ X(E_CALL_OUTSIDE,   "call entry jumps outside the code pvlink can read, not as a tail call")
 /* clang-format on */
 
 #define PVL_RESULT_ENUM_(n, msg) PVL_##n,
@@ -160,7 +161,8 @@ struct pvl_diag {
     const char *field;
     uint64_t value;    /* the offending value, where there is one */
     uint64_t expected; /* what was expected (or computed) */
-    uint32_t off;
+    uint32_t off;      /* from the code's start; below an open entry, negative
+                          as (int32_t)off */
     uint8_t kind;      /* enum pvl_diag_kind */
     uint8_t state;
     uint8_t insn_len;
@@ -288,25 +290,37 @@ pvl_result pvl_tmpl_check(const uint8_t *t, size_t len, uint64_t declared,
 
 /*
  * Code reached by a call: a ROM's call entry or probe (len bytes, all of
- * them instructions), or a provider's function (open: its extent is
- * unknown, (len) bytes from (code) may be read; only the code reachable
- * from its start is examined).  (entry_at), if not NULL, says whether code
- * offset (off) (relative to (code), may be negative) is the start of a
- * call entry, and what that one declares: branches and calls may go there.
- * For code that is not open it is also asked, with (off) PVL_OFF_ENV,
- * where indirect calls and jumps (through RIP-relative memory) go: 1 and
- * (*declared) if they enter the environment's gates, which write that
- * much (a ROM's PVL_ROM_GATES declaration); 0 if they go to C functions
- * (PVL_CLB_C).
+ * them instructions; (open) 0), or a provider's function ((open)
+ * PVL_CODE_OPEN: its extent is unknown, (len) bytes from (code) may be
+ * read; only the code reachable from its start is examined).  Open code
+ * may also say, with PVL_CODE_BEFORE, that the (before) bytes below
+ * (code) are readable code too: relative jumps may go there (compilers
+ * move a function's unlikely paths, its ".cold" part, below it), and
+ * what they reach is checked like the rest.  At most PVL_CALL_MAX bytes
+ * are read on either side of (code).  (entry_at), if not NULL,
+ * says whether code offset (off) (relative to (code), may be negative)
+ * is the start of a call entry, and what that one declares: branches and
+ * calls may go there.  For code that is not open it is also asked, with
+ * (off) PVL_OFF_ENV, where indirect calls and jumps (through RIP-relative
+ * memory) go: 1 and (*declared) if they enter the environment's gates,
+ * which write that much (a ROM's PVL_ROM_GATES declaration); 0 if they go
+ * to C functions (PVL_CLB_C).
+ *
+ * (before) was added last: it is read only when (open) says
+ * PVL_CODE_BEFORE, so a caller built without it, whose structure ends at
+ * (field), is read as before; an initializer without it leaves it 0.
  */
 #define PVL_OFF_ENV INT64_MIN
+#define PVL_CODE_OPEN 1   /* a function in a process: extent unknown */
+#define PVL_CODE_BEFORE 2 /* with PVL_CODE_OPEN: (before) is set */
 struct pvl_callcode {
     const uint8_t *code;
     size_t len;
-    int open;
+    int open; /* 0, or PVL_CODE_OPEN, with PVL_CODE_BEFORE */
     int (*entry_at)(void *ctx, int64_t off, uint64_t *declared);
     void *ctx;
     const char *field; /* in diagnostics; NULL: "entry.call" */
+    size_t before;     /* open code: readable code bytes below (code) */
 };
 
 /*
@@ -314,7 +328,10 @@ struct pvl_callcode {
  * flow: every instruction decodes and is modelled; no return-like
  * instruction but ret; relative branches land on instruction starts inside
  * it or at a call entry's start; every path ends in ret or a tail jump,
- * with RSP back where it was; indirect calls and jumps only through a
+ * with RSP back where it was (in open code, a jump out of the code it may
+ * read is a tail jump, and with RSP moved PVL_E_CALL_OUTSIDE); a path
+ * that calls C code and is then followed by padding or a trap ends
+ * there (the callee does not return); indirect calls and jumps only through a
  * RIP-relative pointer (any indirect call and a RIP-relative jump, in open
  * code; another indirect jump, such as a jump table's, is PVL_E_CALL_IJMP),
  * whose target counts as a C function (PVL_CLB_C), or, when

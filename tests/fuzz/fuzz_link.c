@@ -79,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *rom = malloc(split ? split : 1);
     memcpy(rom, data, split);
     pvl_tmpl_check(rom, split, 0, NULL, &d);
-    struct pvl_callcode cc = {rom, split, (int)(split & 1), NULL, NULL, NULL};
+    struct pvl_callcode cc = {rom, split, (int)(split & 1), NULL, NULL, NULL, 0};
     if (split)
         pvl_call_check(&cc, PVL_CLB_C, NULL, &d);
     pvl_diag_format(&d, msg, sizeof msg);
