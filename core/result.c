@@ -164,9 +164,8 @@ static const struct {
     {PVL_E_CALL_STACK, "leaves with the stack pointer moved, or writes at or above the "
                        "return address"},
     {PVL_E_CALL_COMPLEX, "is one branch target too many for pvlink to follow"},
-    {PVL_E_CALL_OUTSIDE, "jumps to %T, outside the code pvlink can read (the function's "
-                         "executable mapping, at most PVL_CALL_MAX bytes either side of "
-                         "its start), with the stack pointer moved: not a tail call"},
+    {PVL_E_CALL_OUTSIDE, "jumps to %T, outside the code pvlink can read, with the stack "
+                         "pointer moved (not a tail call)"},
 };
 
 /* A byte offset in code, "+4" or "-16". */

@@ -8,7 +8,7 @@ RT_TESTS := rt_link rt_prov rt_fault rt_trap rt_stress rt_quiet rt_masks rt_nopi
             rt_set
 RT_SOS := $(RT_DIR)/librt_sites.so $(RT_DIR)/librt_late.so \
           $(addprefix $(RT_DIR)/prov_,good.so iface.so version.so long.so clobbers.so \
-                                      nosym.so unres.so)
+                                      nosym.so unres.so cold.so)
 
 $(RT_DIR)/librt_sites.so $(RT_DIR)/librt_late.so: tests/runtime/rt_lib.c tests/runtime/rt_iface.h
 	$(quiet) LD $@
@@ -30,6 +30,7 @@ PROV_long := '"pvlink.rt"' 1 2 too_long
 PROV_clobbers := '"pvlink.rt"' 1 2 wide
 PROV_nosym := '"pvlink.rt"' 1 4 good pvr_provider_v1=pvr_provider_v0
 PROV_unres := '"pvlink.rt"' 1 4 good PROV_UNRESOLVED
+PROV_cold := '"pvlink.rt"' 1 4 cold
 prov_def = -DPROV_IFACE=$(word 1,$(PROV_$1)) -DPROV_MAJOR=$(word 2,$(PROV_$1)) \
            -DPROV_MINOR=$(word 3,$(PROV_$1)) -DPROV_TABLE=$(word 4,$(PROV_$1)) \
            $(addprefix -D,$(word 5,$(PROV_$1)))
@@ -38,6 +39,10 @@ $(RT_DIR)/prov_%.so: tests/runtime/rt_prov.c tests/runtime/rt_iface.h
 	$(quiet) LD $@
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(HOST_CFLAGS) $(call prov_def,$*) -shared -o $@ $<
+
+# The cold provider is what it says when gcc builds it: add_cold has a
+# .cold part, below it (clang does not split functions by default).
+CHECKS += "tests/runtime/cold.sh $(RT_DIR)/prov_cold.so $(CC)"
 
 $(RT_DIR)/%: $(B)/host/tests/runtime/test_%.o $(RT_COMMON) $(RT_SOS) $(LIBPVLINK_SO1)
 	$(quiet) LD $@

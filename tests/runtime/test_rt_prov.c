@@ -430,7 +430,26 @@ static void other_interface_at_link(void)
     CHECK_EQ(pvr_provider_close(p, &e), PVL_OK);
 }
 
-T_CASES(T(good), T(wrong_interface), T(wrong_version), T(template_too_long),
+/* A function with a .cold part below it (tests/runtime/cold.sh checks
+ * that gcc made one): accepted, linked, and it gives a - b live. */
+static void cold_part(void)
+{
+    struct pvr_error e;
+    struct pvr_provider *p = pvr_provider_open(rt_path("prov_cold.so"), &rt_iface, &e);
+
+    if (!p) {
+        t_fail(__FILE__, __LINE__, "%s", e.msg);
+        return;
+    }
+    CHECK_EQ(pvr_link(&rt_iface, p, NULL, NULL, &e), PVL_OK);
+    CHECK_EQ(lib_add(7, 3), 4);
+    CHECK_EQ(exe_add(-5, 20), -25);
+    CHECK_EQ(pvr_unlink(&rt_iface, NULL, NULL, &e), PVL_OK);
+    CHECK_EQ(lib_add(7, 3), 10);
+    CHECK_EQ(pvr_provider_close(p, &e), PVL_OK);
+}
+
+T_CASES(T(good), T(cold_part), T(wrong_interface), T(wrong_version), T(template_too_long),
         T(clobbers_too_wide), T(truncated_file), T(garbage_file), T(missing_file),
         T(bare_name), T(wrong_kind_of_elf), T(no_symbol), T(loader_refuses), T(table_errors),
         T(lying_template), T(call_at_inline_site), T(lying_function),
