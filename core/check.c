@@ -266,7 +266,7 @@ struct cwalk {
     const char *field;
     const uint8_t *base;
     size_t entry, lim;
-    int whole;
+    int open, whole; /* open: (c->open & PVL_CODE_OPEN) */
     uint8_t starts[BITS(WIN)];
     uint8_t inside[BITS(WIN)];
     uint8_t leaders[BITS(WIN)]; /* where blocks start */
@@ -439,13 +439,13 @@ static void call_out(struct cwalk *w, struct ast *s, uint64_t decl, size_t off)
 
     for (unsigned r = 0; r < NVAL; r++)
         ptr |= s->val[r] == V_SP && r != PVL_RBP;
-    if (ptr && !w->c->open)
+    if (ptr && !w->open)
         escape(s);
     for (unsigned r = 0; r < NVAL; r++)
         if (decl >> r & 1)
             s->val[r] = V_UNK;
     /* the callee's frame is below RSP; an escaped frame may change */
-    if (s->escaped && !w->c->open)
+    if (s->escaped && !w->open)
         slots_clobber(s, 0, 0, 0);
     else
         slots_below(s, sp_hi(s));
@@ -463,9 +463,9 @@ static pvl_result target(struct cwalk *w, size_t off, const struct pvl_insn *in,
     const struct pvl_callcode *c = w->c;
 
     if (t >= 0 && (uint64_t)t < w->lim && in->flow != PVL_FLOW_CALL) {
-        if (!c->open && !bit_get(w->starts, (size_t)t))
+        if (!w->open && !bit_get(w->starts, (size_t)t))
             return cfail(w, PVL_E_TMPL_BRANCH, off, in, shown);
-        if (c->open && bit_get(w->inside, (size_t)t))
+        if (w->open && bit_get(w->inside, (size_t)t))
             return cfail(w, PVL_E_TMPL_BRANCH, off, in, shown);
         *where = 1, *to = (size_t)t;
         return PVL_OK;
@@ -474,7 +474,7 @@ static pvl_result target(struct cwalk *w, size_t off, const struct pvl_insn *in,
         *where = 2;
         return PVL_OK;
     }
-    if (c->open && (t < 0 || (uint64_t)t >= w->lim || in->flow == PVL_FLOW_CALL)) {
+    if (w->open && (t < 0 || (uint64_t)t >= w->lim || in->flow == PVL_FLOW_CALL)) {
         *where = 3, *decl = PVL_CLB_C;
         return PVL_OK;
     }
@@ -712,7 +712,7 @@ static void generic_op(struct cwalk *w, struct ast *s, const struct pvl_insn *in
     int64_t off;
 
     for (unsigned r = 0; r < NVAL; r++)
-        if ((named >> r & 1) && r != PVL_RBP && s->val[r] == V_SP && !w->c->open)
+        if ((named >> r & 1) && r != PVL_RBP && s->val[r] == V_SP && !w->open)
             escape(s);
     if (e->wmem && mem_stack_off(s, in, &off)) {
         *bad_store = off + (int64_t)pvl_insn_store_size(in) > 0;
@@ -724,7 +724,7 @@ static void generic_op(struct cwalk *w, struct ast *s, const struct pvl_insn *in
     } else if ((e->wmem && in->mem) || e->wimem) {
         if (in->mem && (in->base == PVL_RSP || in->index == PVL_RSP))
             slots_clobber(s, 0, 0, 0);
-        else if (s->escaped && !w->c->open)
+        else if (s->escaped && !w->open)
             slots_clobber(s, 0, 0, 0);
     }
     for (unsigned r = 0; r < NVAL; r++)
@@ -743,7 +743,7 @@ static pvl_result transfer(struct cwalk *w, struct ast *s, size_t off, const str
         return PVL_OK; /* the callee and the return are the walk's */
     if (!stack_op(s, in) && !frame_op(s, in) && !move_op(s, in, &bad_store))
         generic_op(w, s, in, e, &bad_store);
-    if (bad_store && !w->c->open)
+    if (bad_store && !w->open)
         return cfail(w, PVL_E_CALL_STACK, off, in, 0);
     return PVL_OK;
 }
@@ -753,7 +753,6 @@ static pvl_result transfer(struct cwalk *w, struct ast *s, size_t off, const str
 /* Decode and check the instruction at (off). */
 static pvl_result step(struct cwalk *w, size_t off, struct pvl_insn *in, struct pvl_effect *e)
 {
-    const struct pvl_callcode *c = w->c;
     pvl_result r;
 
     if (!pvl_insn_decode(w->base + off, w->lim - off, in))
@@ -761,15 +760,15 @@ static pvl_result step(struct cwalk *w, size_t off, struct pvl_insn *in, struct 
     if ((r = kind_check(in, 0)) != PVL_OK)
         return cfail(w, r, off, in, 0);
     if (in->kind == PVL_INSN_ESCAPE && in->flow != PVL_FLOW_ICALL && in->flow != PVL_FLOW_IJMP &&
-        !(c->open && in->map <= 2 && (in->op == 0xcc || in->op == 0x0b)))
+        !(w->open && in->map <= 2 && (in->op == 0xcc || in->op == 0x0b)))
         return cfail(w, PVL_E_TMPL_INDIRECT, off, in, 0);
     if (in->flow == PVL_FLOW_IJMP && !in->riprel) /* not a tail call through a pointer */
         return cfail(w, PVL_E_CALL_IJMP, off, in, 0);
-    if (in->flow == PVL_FLOW_ICALL && !c->open && !in->riprel)
+    if (in->flow == PVL_FLOW_ICALL && !w->open && !in->riprel)
         return cfail(w, PVL_E_TMPL_INDIRECT, off, in, 0);
     if ((r = pvl_insn_effect(in, e)) != PVL_OK)
         return cfail(w, r, off, in, 0);
-    if (c->open) {
+    if (w->open) {
         if (bit_get(w->inside, off))
             return cfail(w, PVL_E_TMPL_BRANCH, off, in, off);
         for (size_t k = off + 1; k < off + in->len && k < w->lim; k++)
@@ -834,7 +833,7 @@ static int gate(const struct cwalk *w, uint64_t *decl)
     const struct pvl_callcode *c = w->c;
     uint64_t g = 0;
 
-    if (!c->open && c->entry_at && c->entry_at(c->ctx, PVL_OFF_ENV, &g)) {
+    if (!w->open && c->entry_at && c->entry_at(c->ctx, PVL_OFF_ENV, &g)) {
         *decl = g;
         return 1;
     }
@@ -963,6 +962,7 @@ static void cwalk_init(struct cwalk *w, const struct pvl_callcode *c, struct pvl
     size_t after = c->len > PVL_CALL_MAX ? PVL_CALL_MAX : c->len;
 
     w->c = c, w->d = d, w->field = c->field ? c->field : CFIELD;
+    w->open = c->open & PVL_CODE_OPEN;
     w->entry = around ? (c->before > PVL_CALL_MAX ? PVL_CALL_MAX : c->before) : 0;
     w->base = c->code ? c->code - w->entry : c->code;
     w->lim = w->entry + after;
@@ -983,10 +983,10 @@ pvl_result pvl_call_check(const struct pvl_callcode *c, uint64_t declared, uint6
     uint64_t effect;
 
     cwalk_init(&w, c, diag);
-    if (!c->code || !c->len || (!c->open && c->len > PVL_CALL_MAX))
+    if (!c->code || !c->len || (!w.open && c->len > PVL_CALL_MAX))
         return pvl__fail2(diag, PVL_E_ROM_CALL, "entry.call_len", PVL_NOINDEX, c->len,
                           PVL_CALL_MAX, PVL_DIAG_LIMIT);
-    if ((!c->open && (r = linear_pass(&w)) != PVL_OK) || (r = walk_all(&w)) != PVL_OK)
+    if ((!w.open && (r = linear_pass(&w)) != PVL_OK) || (r = walk_all(&w)) != PVL_OK)
         return r;
     effect = (w.writes | BIT(PVL_STACK)) & ~(uint64_t)w.preserved;
     if (writes)

@@ -276,4 +276,118 @@ static void gate_transfers(void)
     CHECK_EQ(d.off, 6);
 }
 
-T_CASES(T(compiled_c_preserves), T(hand_written), T(other_entries), T(gate_transfers))
+/* ------------------------------------------------------------------------
+ * Open code with code below its entry (PVL_CODE_BEFORE): a function's
+ * .cold part, which it jumps into with its frame set up.
+ */
+
+struct around {
+    const char *what;
+    const char *code; /* the cold part first, then the entry */
+    size_t len;
+    size_t entry;  /* where the function starts in (code) */
+    size_t before; /* what the caller says is readable below it */
+    uint64_t declared;
+    pvl_result want;
+    int32_t off; /* where the diagnostic points, from the entry */
+    uint64_t writes;
+    const char *msg; /* the whole diagnostic, when refused */
+};
+
+#define R11F (PVL_CLB(R11) | PVL_CLB(FLAGS) | STK)
+/* clang-format off */
+/* cold: mov $1,%r11d; jmp back to the pop.  entry (11): push %rbx; test
+ * %edi,%edi; je cold; pop %rbx; ret */
+#define JUMPS_BACK "\x41\xbb\x01\x00\x00\x00\xe9\x09\x00\x00\x00" \
+                   "\x53\x85\xff\x0f\x84\xec\xff\xff\xff\x5b\xc3"
+/* cold: call (a C function far away); then (1 byte).  entry (6): push
+ * %rbx; test %edi,%edi; je cold; pop %rbx; ret */
+#define CALLS(after) "\xe8\x00\x00\x01\x00" after "\x53\x85\xff\x0f\x84\xf1\xff\xff\xff\x5b\xc3"
+static const struct around arounds[] = {
+    {"jumps into code below and back", C(JUMPS_BACK), 11, 11, R11F, PVL_OK, 0, R11F, NULL},
+    {"the cold part returns itself", C("\x41\xbb\x01\x00\x00\x00\x5b\xc3"
+                                       "\x53\x85\xff\x0f\x84\xef\xff\xff\xff\x5b\xc3"),
+     8, 8, R11F, PVL_OK, 0, R11F, NULL},
+    {"what the cold part writes counts", C(JUMPS_BACK), 11, 11, PVL_CLB(FLAGS) | STK,
+     PVL_E_EFFECT, -11, 0, "entry.call -11: 41 bb 01 00 00 00 writes r11, which the entry does "
+     "not declare"},
+    {"below the range the caller describes", C(JUMPS_BACK), 11, 5, R11F, PVL_E_CALL_OUTSIDE, 3, 0,
+     "entry.call +3: 0f 84 ec ff ff ff jumps to -11, outside the code pvlink can read, with "
+     "the stack pointer moved (not a tail call)"},
+    {"no code below: as before, but named", C(JUMPS_BACK), 11, 0, R11F, PVL_E_CALL_OUTSIDE, 3, 0,
+     NULL},
+    {"jumps back into the middle of the je", C("\x41\xbb\x01\x00\x00\x00\xe9\x04\x00\x00"
+                                               "\x00\x53\x85\xff\x0f\x84\xec\xff\xff\xff"
+                                               "\x5b\xc3"),
+     11, 11, R11F, PVL_E_TMPL_BRANCH, -5, 0, NULL},
+    /* the path that does not return changes no register its caller sees */
+    {"ends in a C call and a trap", C(CALLS("\xcc")), 6, 6, PVL_CLB_C, PVL_OK, 0,
+     PVL_CLB_C & ~0xffffull, NULL},
+    {"a C call returning onto bytes that do not decode", C(CALLS("\x0f\x04")), 7, 7, PVL_CLB_C,
+     PVL_E_TMPL_DECODE, -2, 0, NULL},
+};
+/* clang-format on */
+
+static void code_below(void)
+{
+    char msg[240];
+
+    for (size_t i = 0; i < sizeof arounds / sizeof arounds[0]; i++) {
+        const struct around *a = &arounds[i];
+        struct pvl_callcode c = {(const uint8_t *)a->code + a->entry, a->len - a->entry,
+                                 PVL_CODE_OPEN | PVL_CODE_BEFORE, NULL, NULL, NULL, a->before};
+        struct pvl_diag d = {0};
+        uint64_t w = 0;
+        pvl_result r = pvl_call_check(&c, a->declared, &w, &d);
+
+        pvl_diag_format(&d, msg, sizeof msg);
+        if (r != a->want)
+            t_fail(__FILE__, __LINE__, "%s: \"%s\" (%s), expected \"%s\"", a->what,
+                   pvl_strerror(r), r ? msg : "", pvl_strerror(a->want));
+        else if (r == PVL_OK && w != a->writes)
+            t_fail(__FILE__, __LINE__, "%s: writes %#llx, expected %#llx", a->what,
+                   (unsigned long long)w, (unsigned long long)a->writes);
+        else if (r != PVL_OK && ((int32_t)d.off != a->off || (a->msg && strcmp(msg, a->msg))))
+            t_fail(__FILE__, __LINE__, "%s: %s (off %d, expected %d)", a->what, msg,
+                   (int)(int32_t)d.off, (int)a->off);
+    }
+}
+
+/* (before) is read only with PVL_CODE_BEFORE, and only for open code:
+ * a caller built before it existed is read as before. */
+static void before_needs_flag(void)
+{
+    const uint8_t *code = (const uint8_t *)JUMPS_BACK + 11;
+    struct pvl_callcode c = {code, 11, PVL_CODE_OPEN, NULL, NULL, NULL, 11};
+    struct pvl_diag d = {0};
+
+    CHECK_EQ(pvl_call_check(&c, R11F, NULL, &d), PVL_E_CALL_OUTSIDE);
+    c.open = PVL_CODE_BEFORE; /* closed: exact extent, no code below */
+    CHECK_EQ(pvl_call_check(&c, R11F, NULL, &d), PVL_E_TMPL_BRANCH);
+    CHECK_EQ((int64_t)d.value, -11);
+}
+
+/* A C call that is the last instruction pvlink reads: at the end of the
+ * readable code a return would fault, so the callee is taken not to
+ * return; at PVL_CALL_MAX, with more code after it, the path is refused. */
+static void call_at_the_end(void)
+{
+    size_t n = PVL_CALL_MAX + 16;
+    uint8_t *code = malloc(n);
+    struct pvl_diag d = {0};
+
+    if (!code)
+        return;
+    code[0] = 0x50; /* push %rax: the stack stays moved */
+    for (size_t k = 1; k + 5 < PVL_CALL_MAX; k += 2)
+        code[k] = 0x89, code[k + 1] = 0xc0; /* mov %eax,%eax */
+    memcpy(code + PVL_CALL_MAX - 5, "\xe8\x00\x00\x01\x00", 5);
+    memset(code + PVL_CALL_MAX, 0x90, 16);
+    CHECK_EQ(check_code(code, PVL_CALL_MAX, 1, PVL_CLB_C, NULL, &d), PVL_OK);
+    CHECK_EQ(check_code(code, n, 1, PVL_CLB_C, NULL, &d), PVL_E_CALL_END);
+    CHECK_EQ(d.off, PVL_CALL_MAX - 5);
+    free(code);
+}
+
+T_CASES(T(compiled_c_preserves), T(hand_written), T(other_entries), T(gate_transfers),
+        T(code_below), T(before_needs_flag), T(call_at_the_end))

@@ -80,6 +80,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(rom, data, split);
     pvl_tmpl_check(rom, split, 0, NULL, &d);
     struct pvl_callcode cc = {rom, split, (int)(split & 1), NULL, NULL, NULL, 0};
+    if ((split & 3) == 3) /* open code entered in the middle, code below it */
+        cc.code = rom + split / 2, cc.len = split - split / 2, cc.before = split / 2,
+        cc.open |= PVL_CODE_BEFORE;
     if (split)
         pvl_call_check(&cc, PVL_CLB_C, NULL, &d);
     pvl_diag_format(&d, msg, sizeof msg);
