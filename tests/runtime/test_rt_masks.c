@@ -53,6 +53,27 @@ static void *helper_main(void *arg)
     return NULL;
 }
 
+/* Wait (10 s at most) until thread (tid) sleeps (state S in its stat):
+ * in read, not on its way there, however loaded the machine. */
+static void wait_asleep(int tid)
+{
+    char path[64], buf[512];
+
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    for (int i = 0; i < 100000; i++) {
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        const char *p;
+        if (f)
+            fclose(f);
+        buf[n] = 0;
+        if ((p = strrchr(buf, ')')) && p[1] == ' ' && p[2] == 'S')
+            return;
+        usleep(100);
+    }
+    t_fail(__FILE__, __LINE__, "thread %d never went to sleep", tid);
+}
+
 /* Start the helper blocking (sig), or every signal if sig is 0. */
 static void helper_start(int sig, int spins)
 {
@@ -67,7 +88,10 @@ static void helper_start(int sig, int spins)
         t_fail(__FILE__, __LINE__, "cannot start the helper");
     while (!atomic_load(&helper_tid))
         usleep(100);
-    usleep(20000); /* into read, or spinning */
+    if (spins)
+        usleep(20000); /* spinning */
+    else
+        wait_asleep(atomic_load(&helper_tid));
 }
 
 static void helper_end(void)
