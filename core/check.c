@@ -195,6 +195,167 @@ static pvl_result tmpl_branches(struct twalk *w)
     return PVL_OK;
 }
 
+/*
+ * Copies of the stack pointer in a template.  A register may hold the
+ * site's RSP plus a known offset (mov %rsp, lea off(%rsp), and copies of
+ * those) or some other value computed from it.  A store through one is a
+ * store to the stack: below the site's RSP it is STACK, at or above it the
+ * frame of the code around the site, and through a value not known
+ * exactly it is refused.  A register only gains a mark (an instruction
+ * that overwrites it does not clear it), and the walk repeats until
+ * nothing changes, so that no path through the template's branches is
+ * missed.
+ */
+enum { A_NONE, A_OFF, A_ANY };
+
+struct alias {
+    uint8_t k[16];
+    int64_t off[16];
+    uint8_t escaped; /* a copy of RSP went to memory: loads may fetch it */
+};
+
+static int amark(struct alias *a, unsigned r, uint8_t k, int64_t off)
+{
+    if (r >= 16 || r == PVL_RSP || a->k[r] == A_ANY)
+        return 0;
+    if (k == A_OFF && a->k[r] == A_NONE) {
+        a->k[r] = A_OFF, a->off[r] = off;
+        return 1;
+    }
+    if (k == A_OFF && a->k[r] == A_OFF && a->off[r] == off)
+        return 0;
+    a->k[r] = A_ANY;
+    return 1;
+}
+
+static int aderived(const struct alias *a, unsigned r)
+{
+    return r == PVL_RSP || (r < 16 && a->k[r] != A_NONE);
+}
+
+/* The value of (r) as "RSP + off": 1 if known. */
+static int aoff(const struct alias *a, unsigned r, int64_t depth, int64_t *off)
+{
+    if (r == PVL_RSP)
+        return *off = depth, 1;
+    if (r < 16 && a->k[r] == A_OFF)
+        return *off = a->off[r], 1;
+    return 0;
+}
+
+/* ModRM.reg is an opcode extension, not a register. */
+static int reg_is_ext(const struct pvl_insn *in)
+{
+    static const uint8_t one[] = {0x80, 0x81, 0x82, 0x83, 0x8f, 0xc0, 0xc1, 0xc6, 0xc7,
+                                  0xd0, 0xd1, 0xd2, 0xd3, 0xf6, 0xf7, 0xfe, 0xff};
+    static const uint8_t two[] = {0x00, 0x01, 0x0d, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d,
+                                  0x1e, 0x1f, 0x71, 0x72, 0x73, 0xae, 0xba, 0xc7};
+    const uint8_t *t = in->map == 1 ? one : two;
+    size_t n = in->map == 1 ? sizeof one : sizeof two;
+
+    if (in->map == 1 && in->op >= 0xd8 && in->op <= 0xdf) /* x87 */
+        return 1;
+    for (size_t i = 0; in->map <= 2 && i < n; i++)
+        if (t[i] == in->op)
+            return 1;
+    return 0;
+}
+
+/* Does (in) read a register that holds a copy of RSP (as a value, not as
+ * an address it loads from)? */
+static int areads(const struct alias *a, const struct pvl_insn *in)
+{
+    unsigned opr = (in->op & 7u) + ((in->rex & 1) ? 8u : 0u);
+
+    if (in->has_modrm && !reg_is_ext(in) && aderived(a, in->reg))
+        return 1;
+    if (in->has_modrm && !in->mem && aderived(a, in->rm))
+        return 1;
+    /* push r, xchg %rax, r: the register is in the opcode */
+    if (in->map == 1 && ((in->op >= 0x50 && in->op <= 0x57) || (in->op >= 0x90 && in->op <= 0x97)))
+        return aderived(a, opr) || (in->op >= 0x90 && aderived(a, PVL_RAX));
+    return 0;
+}
+
+/* What (in) does to the marks; 1 if one changed. */
+static int aflow(struct alias *a, const struct pvl_insn *in, const struct pvl_effect *e,
+                 int64_t depth)
+{
+    int64_t off;
+    int ch = 0;
+
+    if (in->map == 1 && (in->op == 0x89 || in->op == 0x8b) && !in->mem && in->opsize == 8) {
+        unsigned src = in->op == 0x89 ? in->reg : in->rm, dst = in->op == 0x89 ? in->rm : in->reg;
+        if (aoff(a, src, depth, &off))
+            return amark(a, dst, A_OFF, off);
+        return aderived(a, src) ? amark(a, dst, A_ANY, 0) : 0;
+    }
+    if (in->map == 1 && in->op == 0x8d && in->mem && (aderived(a, in->base) ||
+                                                     aderived(a, in->index))) {
+        if (in->index == PVL_NOREG && aoff(a, in->base, depth, &off) && in->opsize == 8)
+            return amark(a, in->reg, A_OFF, off + in->disp);
+        return amark(a, in->reg, A_ANY, 0);
+    }
+    if ((in->stack < 0 || e->wmem || e->wimem) && areads(a, in) && !a->escaped)
+        a->escaped = 1, ch = 1;
+    if (!areads(a, in) && !(a->escaped && (in->stack > 0 || in->mem)))
+        return ch;
+    for (unsigned r = 0; r < 16; r++)
+        if (e->writes & BIT(r))
+            ch |= amark(a, r, A_ANY, 0);
+    return ch;
+}
+
+/* A store through a copy of RSP: PVL_OK (with STACK in *wr when below
+ * the site's RSP) or PVL_E_TMPL_STACK. */
+static pvl_result astore(const struct alias *a, const struct pvl_insn *in,
+                         const struct pvl_effect *e, uint64_t *wr)
+{
+    int64_t off;
+
+    if (e->wimem && (aderived(a, PVL_RDI) || aderived(a, PVL_RSI) || aderived(a, PVL_RAX)))
+        return PVL_E_TMPL_STACK; /* string stores, maskmov: through a copy */
+    if (!e->wmem || !in->mem || in->base == PVL_RSP ||
+        !(aderived(a, in->base) || aderived(a, in->index)))
+        return PVL_OK;
+    if (in->index != PVL_NOREG || !aoff(a, in->base, 0, &off) ||
+        off + in->disp + (int64_t)pvl_insn_store_size(in) > 0)
+        return PVL_E_TMPL_STACK;
+    *wr |= BIT(PVL_STACK);
+    return PVL_OK;
+}
+
+/* Third walk, for templates that take a copy of RSP: marks to a fixed
+ * point, then every store through a copy. */
+static pvl_result tmpl_aliases(struct twalk *w)
+{
+    struct alias a = {{0}, {0}, 0};
+    struct pvl_insn in;
+    struct pvl_effect e;
+    int changed = 1;
+    pvl_result r;
+
+    for (int pass = 0; changed && pass < 64; pass++) {
+        int64_t depth = 0;
+        changed = 0;
+        for (size_t off = 0; off < w->len; off += in.len) {
+            pvl_insn_decode(w->t + off, w->len - off, &in);
+            pvl_insn_effect(&in, &e);
+            changed |= aflow(&a, &in, &e, depth);
+            depth += in.stack;
+        }
+    }
+    for (size_t off = 0; off < w->len; off += in.len) {
+        uint64_t wr = 0;
+        pvl_insn_decode(w->t + off, w->len - off, &in);
+        pvl_insn_effect(&in, &e);
+        if ((r = astore(&a, &in, &e, &wr)) != PVL_OK)
+            return insn_fail(w->d, r, TFIELD, w->t, 0, off, w->len - off, &in, PVL_NOSTATE, 0);
+        note(&w->writes, w->first, wr, off);
+    }
+    return PVL_OK;
+}
+
 pvl_result pvl_tmpl_check(const uint8_t *t, size_t len, uint64_t declared, uint64_t *writes,
                           struct pvl_diag *diag)
 {
@@ -205,7 +366,8 @@ pvl_result pvl_tmpl_check(const uint8_t *t, size_t len, uint64_t declared, uint6
     if (len > PVL_ROOM_MAX)
         return pvl__fail2(diag, PVL_E_ROM_TEMPLATE, "entry.tmpl_len", PVL_NOINDEX, len,
                           PVL_ROOM_MAX, PVL_DIAG_LIMIT);
-    if ((r = tmpl_marks(&w)) != PVL_OK || (r = tmpl_branches(&w)) != PVL_OK)
+    if ((r = tmpl_marks(&w)) != PVL_OK || (r = tmpl_branches(&w)) != PVL_OK ||
+        (r = tmpl_aliases(&w)) != PVL_OK)
         return r;
     /* pushes and pops balance, in a template without branches (the sum in
      * program order is the run-time effect only without them) */

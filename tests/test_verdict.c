@@ -100,6 +100,32 @@ static const struct verdict verdicts[] = {
      "entry.template +1: 8f 04 24 " STACK_MSG, 0},
     {"push; push; pop (%rsp): below it", B("\x50\x50\x8f\x04\x24\x58"), 0, PVL_CLB(RAX) | STK,
      NULL, PVL_CLB(RAX) | STK},
+    /* stores through a copy of RSP: below the site's RSP they are STACK,
+     * at or above it the frame around the site, through an inexact copy refused */
+    {"mov %rsp,%rax; mov %rcx,(%rax)", B("\x48\x89\xe0\x48\x89\x08"), 0,
+     PVL_CLB(RAX) | STK, "entry.template +3: 48 89 08 " STACK_MSG, 0},
+    {"mov %rsp,%rax; mov %rcx,8(%rax)", B("\x48\x89\xe0\x48\x89\x48\x08"), 0,
+     PVL_CLB(RAX) | STK, "entry.template +3: 48 89 48 08 " STACK_MSG, 0},
+    {"lea (%rsp),%rax; mov %rcx,(%rax)", B("\x48\x8d\x04\x24\x48\x89\x08"), 0,
+     PVL_CLB(RAX) | STK, "entry.template +4: 48 89 08 " STACK_MSG, 0},
+    {"lea -8(%rsp),%rax; mov %rcx,(%rax)", B("\x48\x8d\x44\x24\xf8\x48\x89\x08"), 0,
+     PVL_CLB(RAX) | STK, NULL, PVL_CLB(RAX) | STK},
+    {"mov %rsp,%rax; mov %rcx,-8(%rax) undeclared", B("\x48\x89\xe0\x48\x89\x48\xf8"), 0,
+     PVL_CLB(RAX), "entry.template +3: 48 89 48 f8 writes stack, which the entry does not "
+     "declare", 0},
+    {"mov %rsp,%rax; mov %rax,%rdx; mov %rcx,(%rdx)",
+     B("\x48\x89\xe0\x48\x89\xc2\x48\x89\x0a"), 0, PVL_CLB(RAX) | PVL_CLB(RDX) | STK,
+     "entry.template +6: 48 89 0a " STACK_MSG, 0},
+    {"mov %rsp,%rax; add $-16,%rax; mov %rcx,(%rax): inexact", B("\x48\x89\xe0\x48\x83\xc0"
+     "\xf0\x48\x89\x08"), 0, PVL_CLB(RAX) | PVL_CLB(FLAGS) | STK,
+     "entry.template +7: 48 89 08 " STACK_MSG, 0},
+    {"push %rsp; pop %rax; mov %rcx,(%rax)", B("\x54\x58\x48\x89\x08"), 0,
+     PVL_CLB(RAX) | STK, "entry.template +2: 48 89 08 " STACK_MSG, 0},
+    {"mov %rsp,%rax; then rax reloaded: still a copy (paths are not told apart)",
+     B("\x48\x89\xe0\x31\xc0\x48\x89\x08"), 0, PVL_CLB(RAX) | PVL_CLB(FLAGS) | STK,
+     "entry.template +5: 48 89 08 " STACK_MSG, 0},
+    {"mov %rsp,%rax; mov %rcx,(%rdx): another register", B("\x48\x89\xe0\x48\x89\x0a"), 0,
+     PVL_CLB(RAX), NULL, PVL_CLB(RAX)},
     /* VEX and EVEX: named by their own bytes, with what to do */
     {"vpxor in a provider's function", B("\x31\xc0\xc5\xf1\xef\xc9\x48\xc1\xea\x02\x48\xc1\xe2"
                                          "\x05\x48\x01\xfa\xc3"), 2, PVL_CLB_C,
