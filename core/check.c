@@ -396,7 +396,9 @@ pvl_result pvl_tmpl_check(const uint8_t *t, size_t len, uint64_t declared, uint6
  * escapes (into a call, into memory, through an instruction this walk does
  * not follow) makes every store and call suspect of changing the slots
  * (in ROM code; code in a process is trusted to respect its callees'
- * objects).
+ * objects).  A store at or above the entry RSP (the return address, the
+ * frame of the code around the site) through RSP or an address followed
+ * exactly is refused, in ROM code and in a process alike.
  */
 
 #define CFIELD "entry.call"
@@ -905,7 +907,7 @@ static pvl_result transfer(struct cwalk *w, struct ast *s, size_t off, const str
         return PVL_OK; /* the callee and the return are the walk's */
     if (!stack_op(s, in) && !frame_op(s, in) && !move_op(s, in, &bad_store))
         generic_op(w, s, in, e, &bad_store);
-    if (bad_store && !w->open)
+    if (bad_store) /* the return address and the frame of the code around the site */
         return cfail(w, PVL_E_CALL_STACK, off, in, 0);
     return PVL_OK;
 }

@@ -37,6 +37,8 @@ struct verdict {
                  "build this code without AVX (-mno-avx)"
 #define IJMP_MSG "is an indirect jump (a switch's jump table?), which cannot be followed; " \
                  "build this code with -fno-jump-tables"
+#define CALL_STACK_MSG "leaves with the stack pointer moved, or writes at or above the " \
+                       "return address"
 #define INDIRECT_MSG "is an indirect, far or system transfer, or a trap"
 
 /* clang-format off */
@@ -126,6 +128,15 @@ static const struct verdict verdicts[] = {
      "entry.template +5: 48 89 08 " STACK_MSG, 0},
     {"mov %rsp,%rax; mov %rcx,(%rdx): another register", B("\x48\x89\xe0\x48\x89\x0a"), 0,
      PVL_CLB(RAX), NULL, PVL_CLB(RAX)},
+    /* a provider's function may not write its return address or above,
+     * directly or through a copy of RSP it follows exactly */
+    {"provider: mov %rcx,(%rsp); ret", B("\x48\x89\x0c\x24\xc3"), 2, PVL_CLB_C,
+     "entry.call +0: 48 89 0c 24 " CALL_STACK_MSG, 0},
+    {"provider: mov %rsp,%rax; mov %rcx,8(%rax); ret", B("\x48\x89\xe0\x48\x89\x48\x08\xc3"),
+     2, PVL_CLB_C, "entry.call +3: 48 89 48 08 " CALL_STACK_MSG, 0},
+    {"provider: lea 8(%rsp),%rax; mov %rcx,(%rax); ret",
+     B("\x48\x8d\x44\x24\x08\x48\x89\x08\xc3"), 2, PVL_CLB_C,
+     "entry.call +5: 48 89 08 " CALL_STACK_MSG, 0},
     /* VEX and EVEX: named by their own bytes, with what to do */
     {"vpxor in a provider's function", B("\x31\xc0\xc5\xf1\xef\xc9\x48\xc1\xea\x02\x48\xc1\xe2"
                                          "\x05\x48\x01\xfa\xc3"), 2, PVL_CLB_C,
