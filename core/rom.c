@@ -233,29 +233,22 @@ static pvl_result check_probe_bounds(const struct rom *r, struct pvl_diag *d)
  * The table.
  */
 
-/* The pvl_callcode callback: (off), relative to the code at (base), is
- * the start of a used call entry; PVL_OFF_ENV asks about the gates. */
-struct entry_ctx {
-    const struct rom *r;
-    uint64_t base;
-};
-
-static int entry_at(void *ctx, int64_t off, uint64_t *declared)
+int pvl_rom_entry_at(void *ctx, int64_t off, uint64_t *declared)
 {
-    const struct entry_ctx *c = ctx;
+    const struct pvl_rom_code *c = ctx;
+    const struct pvl_rom_entry *t =
+        (const struct pvl_rom_entry *)((const uint8_t *)c->h + c->h->table_off);
     uint64_t at = c->base + (uint64_t)off;
 
     if (off == PVL_OFF_ENV) { /* the environment: its gates, if declared */
-        *declared = pvl_rom_gates(c->r->h);
+        *declared = pvl_rom_gates(c->h);
         return *declared != 0;
     }
-    for (uint32_t j = 0; j < c->r->h->table_count; j++) {
-        const struct pvl_rom_entry *e = &c->r->t[j];
-        if (used(c->r, j) && e->call_off && e->call_off == at) {
-            *declared = e->call_clobbers;
+    for (uint32_t j = 0; j < c->h->table_count; j++)
+        if (t[j].op < c->iface->nops && t[j].call_off && t[j].call_off == at) {
+            *declared = t[j].call_clobbers;
             return 1;
         }
-    }
     return 0;
 }
 
@@ -305,8 +298,8 @@ static pvl_result check_entry(const struct rom *r, uint32_t i, struct pvl_impl *
                               uint64_t load_addr, struct pvl_diag *d)
 {
     const struct pvl_rom_entry *e = &r->t[i];
-    struct entry_ctx ctx = {r, e->call_off};
-    struct pvl_callcode cc = {(const uint8_t *)r->h + e->call_off, e->call_len, 0, entry_at,
+    struct pvl_rom_code ctx = {r->h, r->iface, e->call_off};
+    struct pvl_callcode cc = {(const uint8_t *)r->h + e->call_off, e->call_len, 0, pvl_rom_entry_at,
                               &ctx, 0, 0};
     pvl_result res;
 
@@ -359,8 +352,8 @@ static pvl_result load_table(const struct rom *r, uint64_t load_addr, struct pvl
 static pvl_result check_probe(const struct rom *r, struct pvl_diag *d)
 {
     const struct pvl_rom_header *h = r->h;
-    struct entry_ctx ctx = {r, h->probe_off};
-    struct pvl_callcode cc = {(const uint8_t *)h + h->probe_off, h->probe_len, 0, entry_at, &ctx,
+    struct pvl_rom_code ctx = {h, r->iface, h->probe_off};
+    struct pvl_callcode cc = {(const uint8_t *)h + h->probe_off, h->probe_len, 0, pvl_rom_entry_at, &ctx,
                               "header.probe", 0};
 
     if (!h->probe_len)

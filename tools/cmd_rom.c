@@ -128,39 +128,13 @@ static void show_table(FILE *out, const struct pvt_rom *r)
  * The code, listed.  The image has been validated: every piece lies in it.
  */
 
-struct rom_ctx {
-    const struct pvt_rom *r;
-    uint64_t base;
-};
-
-/* pvl_callcode's entry_at: the start of a call entry of the table, or
- * (PVL_OFF_ENV) the gates. */
-static int entry_at(void *ctx, int64_t off, uint64_t *declared)
-{
-    const struct rom_ctx *c = ctx;
-    uint64_t at = c->base + (uint64_t)off;
-
-    if (off == PVL_OFF_ENV) {
-        *declared = pvl_rom_gates(&c->r->h);
-        return *declared != 0;
-    }
-    for (uint32_t i = 0; i < c->r->h.table_count; i++) {
-        struct pvl_rom_entry e;
-        memcpy(&e, c->r->img + c->r->h.table_off + i * sizeof e, sizeof e);
-        if (e.call_off && e.call_off == at && e.op < c->r->iface->nops) {
-            *declared = e.call_clobbers;
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* One piece of code: where, what it declares, what its bytes write. */
 static void show_code(FILE *out, const struct pvt_rom *r, const char *what, uint32_t off,
                       uint32_t len, uint64_t declared, int call)
 {
-    struct rom_ctx ctx = {r, off};
-    struct pvl_callcode cc = {r->img + off, len, 0, entry_at, &ctx, NULL, 0};
+    /* the core's own view of the image's entries and gates */
+    struct pvl_rom_code ctx = {(const struct pvl_rom_header *)r->img, r->iface, off};
+    struct pvl_callcode cc = {r->img + off, len, 0, pvl_rom_entry_at, &ctx, NULL, 0};
     char d[400], w[400];
     uint64_t writes = 0;
 

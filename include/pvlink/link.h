@@ -236,6 +236,23 @@ struct pvl_env {
     uint64_t probe;
 };
 
+/*
+ * The (entry_at) callback of struct pvl_callcode for code in a ROM image,
+ * as pvl_rom_load checks it, for whoever lists or checks that code again
+ * (the pvlink command).  (ctx) is a struct pvl_rom_code: the image's
+ * header (the table follows it in the image, already validated), the
+ * interface the image is read for, and the offset of the code being
+ * checked.  Returns 1 with (*declared) when (off), from that code, is the
+ * start of the call entry of an operation the interface knows, or for
+ * PVL_OFF_ENV when the image declares gates; 0 otherwise.
+ */
+struct pvl_rom_code {
+    const struct pvl_rom_header *h;
+    const struct pvl_iface *iface;
+    uint64_t base;
+};
+int pvl_rom_entry_at(void *ctx, int64_t off, uint64_t *declared);
+
 /* FNV-1a (32-bit) of (size) bytes of a ROM image, checksum field as 0. */
 uint32_t pvl_rom_checksum(const void *img, size_t size);
 
