@@ -26,11 +26,7 @@
 #define PTE_W 0x2
 #define PTE_PS 0x80
 
-#define CR0_PE 0x1
-#define CR0_PG 0x80000000
-#define CR4_PAE 0x20
-#define MSR_EFER 0xc0000080
-#define EFER_LME 0x100
+#include "longmode.inc"
 
 #define SEL_CODE64 K_SEL_CODE64
 #define SEL_DATA K_SEL_DATA
@@ -57,29 +53,7 @@ _start32:
         cld
         /* %ebx (start_info) is kept untouched all the way to k_main. */
         lgdt k_gdt_ptr
-        mov $SEL_DATA, %eax
-        mov %eax, %ds
-        mov %eax, %es
-        mov %eax, %ss
-        mov %eax, %fs
-        mov %eax, %gs
-
-        mov %cr4, %eax
-        or $CR4_PAE, %eax
-        mov %eax, %cr4
-
-        mov $k_pml4, %eax
-        mov %eax, %cr3
-
-        mov $MSR_EFER, %ecx
-        rdmsr
-        or $EFER_LME, %eax
-        wrmsr
-
-        mov %cr0, %eax
-        or $(CR0_PG | CR0_PE), %eax
-        mov %eax, %cr0
-
+        LONG_MODE_ON $k_pml4
         ljmp $SEL_CODE64, $k_start64
         .size _start32, . - _start32
 

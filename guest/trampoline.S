@@ -15,11 +15,7 @@
  */
 #include "layout.h"
 
-#define CR0_PE 0x1
-#define CR0_PG 0x80000000
-#define CR4_PAE 0x20
-#define MSR_EFER 0xc0000080
-#define EFER_LME 0x100
+#include "longmode.inc"
 
 /* The address of label (x) in the copy. */
 #define AT(x) (K_TRAMPOLINE + (x) - k_tramp_start)
@@ -40,24 +36,7 @@ k_tramp_start:
         ljmpl $K_SEL_CODE32, $AT(1f)
 
         .code32
-1:      mov $K_SEL_DATA, %eax
-        mov %eax, %ds
-        mov %eax, %es
-        mov %eax, %ss
-        mov %eax, %fs
-        mov %eax, %gs
-        mov %cr4, %eax
-        or $CR4_PAE, %eax
-        mov %eax, %cr4
-        mov AT(k_tramp_cr3), %eax
-        mov %eax, %cr3
-        mov $MSR_EFER, %ecx
-        rdmsr
-        or $EFER_LME, %eax
-        wrmsr
-        mov %cr0, %eax
-        or $CR0_PG, %eax
-        mov %eax, %cr0
+1:      LONG_MODE_ON AT(k_tramp_cr3)
         ljmp $K_SEL_CODE64, $AT(2f)
 
         .code64
